@@ -1,0 +1,50 @@
+# Two commands for a new machine: `make run` and `make test`. Everything else installs itself.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test lint typecheck pytest bench eval acord loadtest system-deps clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first: the local CPU wheel, so nothing pulls a multi-GB CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+system-deps:
+	@tools/system-deps.sh
+
+.dev/localhost.pem:
+	@mkdir -p .dev
+	openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
+	  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	  -keyout .dev/localhost-key.pem -out .dev/localhost.pem 2>/dev/null
+
+run: $(STAMP) .dev/localhost.pem
+	$(PY) -m server serve --host 127.0.0.1 --port 8443 \
+	  --cert .dev/localhost.pem --key .dev/localhost-key.pem
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check server tests bench eval
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP) system-deps
+	$(VENV)/bin/pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(PY) -m bench.suggest_latency
+
+eval: $(STAMP)
+	$(PY) -m eval.run
+
+clean:
+	rm -rf $(VENV) .dev .pytest_cache .mypy_cache .ruff_cache

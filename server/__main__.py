@@ -1,0 +1,55 @@
+"""Command line: `python -m server serve|bank|review|manifest|search-bench ...`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from server.settings import Settings
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve the API (and the task pane) with Flask's threaded server."""
+    from server import create_app
+
+    settings = Settings.from_env()
+    if args.bank:
+        settings = replace(settings, bank_dir=Path(args.bank))
+    app = create_app(settings)
+    ssl = (args.cert, args.key) if args.cert and args.key else None
+    app.run(host=args.host, port=args.port, ssl_context=ssl, threaded=True, use_reloader=False)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The CLI's arguments; each subcommand names its handler."""
+    root = argparse.ArgumentParser(prog="python -m server", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("serve", help="serve the API and task pane")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--bank", help="clause bank directory (default: built-in)")
+    p.add_argument("--cert", help="TLS certificate (PEM)")
+    p.add_argument("--key", help="TLS private key (PEM)")
+    p.set_defaults(handler=serve)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status."""
+    logging.basicConfig(level=Settings.from_env().log_level,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    handler: Command = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Adapters around the domain core: the embedding model, the YAML bank, .docx files."""

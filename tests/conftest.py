@@ -1,0 +1,34 @@
+"""Shared fixtures: the app from the factory with a fake embedder, and its test client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server import create_app
+from server.settings import Settings
+from tests.fakes import HashingEmbedder
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings on the small fixture bank, caching into a temporary directory."""
+    return Settings(bank_dir=FIXTURES / "bank", cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    """The app with the fake embedder, loaded before the first request."""
+    yield create_app(settings, embedder=HashingEmbedder(), load="now")
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client for the app."""
+    return app.test_client()
