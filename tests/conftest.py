@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server import create_app
+from server.adapters.embedding import SentenceTransformerEmbedder
 from server.settings import Settings
 from tests.fakes import HashingEmbedder
 
@@ -32,3 +33,9 @@ def app(settings: Settings) -> Iterator[Flask]:
 def client(app: Flask) -> FlaskClient:
     """A test client for the app."""
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> SentenceTransformerEmbedder:
+    """The real all-MiniLM-L6-v2, loaded once for the whole test session."""
+    return SentenceTransformerEmbedder()
