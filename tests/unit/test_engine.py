@@ -1,0 +1,49 @@
+"""The engine's decisions on the fixture bank with the fake embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.adapters.bank_yaml import load_bank
+from server.core.engine import SuggestionEngine
+from server.core.topics import Perspective, Stance, Verdict
+from tests.conftest import FIXTURES
+from tests.fakes import HashingEmbedder
+
+
+@pytest.fixture(scope="module")
+def engine() -> SuggestionEngine:
+    return SuggestionEngine(load_bank(FIXTURES / "bank"), HashingEmbedder())
+
+
+def test_paragraph_about_no_topic_gets_nothing(engine: SuggestionEngine) -> None:
+    assert engine.suggest("Invoices are payable in euros within forty days.",
+                          Perspective.CUSTOMER) == []
+
+
+def test_paragraph_on_two_topics_gets_two_suggestions(engine: SuggestionEngine) -> None:
+    text = ("The provider may use customer data to train its models. "
+            "The supplier's aggregate liability shall not exceed the fees paid in the last "
+            "twelve months.")
+    topics = {s.topic for s in engine.suggest(text, Perspective.CUSTOMER)}
+    assert topics == {"training-use", "liability-cap"}
+
+
+def test_the_same_text_reads_oppositely_for_the_two_sides(engine: SuggestionEngine) -> None:
+    text = "The provider may use customer data to train its models."
+    [for_customer] = engine.suggest(text, Perspective.CUSTOMER)
+    [for_vendor] = engine.suggest(text, Perspective.VENDOR)
+    assert for_customer.stance is for_vendor.stance is Stance.VENDOR
+    assert for_customer.verdict is Verdict.UNACCEPTABLE
+    assert for_vendor.verdict is Verdict.ACCEPTABLE and for_vendor.redline is None
+
+
+def test_unacceptable_suggestion_offers_ranked_fallbacks_with_redlines(
+    engine: SuggestionEngine,
+) -> None:
+    [suggestion] = engine.suggest("The provider may use customer data to train its models.",
+                                  Perspective.CUSTOMER)
+    assert suggestion.reason
+    assert [f.id for f in suggestion.fallbacks] == ["tu-c-fb1"]
+    assert all(f.redline is not None for f in suggestion.fallbacks)
+    assert 0.0 <= suggestion.score <= 1.0
