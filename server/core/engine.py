@@ -77,6 +77,12 @@ class SuggestionEngine:
         self.index = BankIndex.build(bank, embedder, cache)
         self.memo = EmbeddingMemo(embedder)
 
+    def with_tuning(self, tuning: Tuning) -> SuggestionEngine:
+        """The same bank index and memo under other knobs (for evaluation sweeps)."""
+        twin = object.__new__(SuggestionEngine)
+        twin.__dict__.update(self.__dict__, tuning=tuning)
+        return twin
+
     def findings(self, text: str) -> list[Finding]:
         """The topics the paragraph raises, most on-topic first."""
         return self.findings_many([text])[0]
