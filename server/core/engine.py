@@ -14,7 +14,7 @@ Method (chosen by measurement, see `make eval`):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,12 +137,11 @@ class SuggestionEngine:
 
     def _topic_scores(self, similarity: NDArray[np.float32]) -> NDArray[np.float32]:
         """Per unit and topic: mean cosine of the k nearest exemplars of that topic."""
-        k = self.tuning.topic_k
         scores = np.empty((similarity.shape[0], len(self.index.topic_ids)), dtype=np.float32)
-        for t, topic in enumerate(self.index.topic_ids):
-            block = similarity[:, self.index.rows_of(topic)]
-            kk = min(k, block.shape[1])
-            scores[:, t] = np.sort(block, axis=1)[:, -kk:].mean(axis=1)
+        for t, rows in enumerate(self.index.topic_rows):
+            block = similarity[:, rows]
+            k = min(self.tuning.topic_k, block.shape[1])
+            scores[:, t] = np.partition(block, -k, axis=1)[:, -k:].mean(axis=1)
         return scores
 
     def _reading(self, unit: str, similarity: NDArray[np.float32], unit_cues: NDArray[np.float32],
@@ -170,11 +169,10 @@ class SuggestionEngine:
         redline: Redline | None = None
         fallbacks: tuple[FallbackOffer, ...] = ()
         if verdict is not Verdict.ACCEPTABLE:
-            redline = self._redline(text, topic.preferred(perspective).text, finding.topic,
-                                    perspective)
+            offends = _offends(finding, perspective)
+            redline = propose(text, topic.preferred(perspective).text, offends)
             fallbacks = tuple(
-                FallbackOffer(p.id, p.label, p.text, p.reason,
-                              self._redline(text, p.text, finding.topic, perspective))
+                FallbackOffer(p.id, p.label, p.text, p.reason, propose(text, p.text, offends))
                 for p in topic.fallbacks(perspective))
         return Suggestion(
             topic=finding.topic,
@@ -187,12 +185,22 @@ class SuggestionEngine:
             fallbacks=fallbacks,
         )
 
-    def _redline(self, text: str, target: str, topic: str, perspective: Perspective) -> Redline:
-        def offends(sentence: str) -> bool:
-            verdict = self.verdict(sentence, topic, perspective)
-            return verdict is not None and verdict is not Verdict.ACCEPTABLE
 
-        return propose(text, target, offends)
+
+def _offends(finding: Finding, perspective: Perspective) -> Callable[[str], bool]:
+    """Whether a sentence carries a position this side rejects, from the units already read.
+
+    A sentence offends when it lies in (or contains) a unit read on this topic whose verdict
+    is not acceptable; sentences in other units are about other topics or none.
+    """
+    bad = [r.unit for r in finding.readings
+           if verdict_for(perspective, r.stance) is not Verdict.ACCEPTABLE]
+
+    def offends(sentence: str) -> bool:
+        piece = sentence.strip()
+        return bool(piece) and any(piece in unit or unit in piece for unit in bad)
+
+    return offends
 
 
 def _explaining_position(reading: UnitReading, verdict: Verdict, perspective: Perspective,

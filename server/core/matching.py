@@ -45,7 +45,7 @@ class BankIndex:
     vectors: Vectors
     cue_vectors: NDArray[np.float32]
     topic_ids: tuple[str, ...]
-    topic_of_row: NDArray[np.int32]
+    topic_rows: tuple[NDArray[np.intp], ...]  # row numbers of each topic, in topic_ids order
 
     @classmethod
     def build(cls, bank: ClauseBank, embedder: Embedder, cache: VectorCache | None = None
@@ -60,18 +60,19 @@ class BankIndex:
             if cache:
                 cache.save(key, vectors)
         topic_ids = tuple(t.id for t in bank)
+        topic_of_row = np.array([topic_ids.index(p.topic) for p, _ in rows])
         return cls(
             positions=tuple(p for p, _ in rows),
             texts=tuple(texts),
             vectors=vectors,
             cue_vectors=cue_matrix(texts),
             topic_ids=topic_ids,
-            topic_of_row=np.array([topic_ids.index(p.topic) for p, _ in rows], dtype=np.int32),
+            topic_rows=tuple(np.flatnonzero(topic_of_row == t) for t in range(len(topic_ids))),
         )
 
     def rows_of(self, topic_id: str) -> NDArray[np.intp]:
         """Row numbers of one topic's exemplars."""
-        return np.flatnonzero(self.topic_of_row == self.topic_ids.index(topic_id))
+        return self.topic_rows[self.topic_ids.index(topic_id)]
 
 
 def _cache_key(model: str, texts: Sequence[str]) -> str:
