@@ -70,11 +70,11 @@ class SuggestionEngine:
     """Answers 'what does the playbook say about this paragraph, for this side?'."""
 
     def __init__(self, bank: ClauseBank, embedder: Embedder, cache: VectorCache | None = None,
-                 tuning: Tuning | None = None) -> None:
+                 tuning: Tuning | None = None, index: BankIndex | None = None) -> None:
         self.bank = bank
         self.embedder = embedder
         self.tuning = tuning or Tuning()
-        self.index = BankIndex.build(bank, embedder, cache)
+        self.index = index or BankIndex.build(bank, embedder, cache)
         self.memo = EmbeddingMemo(embedder)
 
     def with_tuning(self, tuning: Tuning) -> SuggestionEngine:

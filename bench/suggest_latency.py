@@ -1,0 +1,192 @@
+"""`make bench`: /api/v1/suggest latency over HTTP beside raw model encode time, and matching
+cost as the bank grows.
+
+1. Starts gunicorn (one worker) on loopback with the built-in bank, then sends 60-, 150- and
+   400-word paragraphs one at a time. "cold" requests change every sentence, so nothing is
+   cached; "edit" requests change one word, as live editing does. The raw encode of the same
+   paragraph (one model call on the whole text, in this process) is timed in the same run.
+2. Times matching alone (similarity, topic scores, stance votes; no embedding) for one
+   paragraph against 100, 10,000 and 100,000 synthetic bank rows.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from server.adapters.bank_yaml import load_bank
+from server.adapters.embedding import SentenceTransformerEmbedder
+from server.core.engine import SuggestionEngine
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTENCES = [
+    "Vendor may use Customer Data, Inputs and Outputs to train, retrain and improve the "
+    "machine learning models that underlie the Services and its other products",
+    "Customer acknowledges that such use is necessary for the continued improvement of the "
+    "AI Features and waives any claim arising from it",
+    "Vendor shall keep Customer Data confidential and shall process it only in accordance "
+    "with the data processing addendum attached as Exhibit C",
+    "Fees for the Services are set out in the Order Form and are payable within thirty days "
+    "of the date of each invoice",
+    "In no event shall either party's aggregate liability arising out of this Agreement "
+    "exceed the fees paid by Customer in the twelve months preceding the claim",
+    "Vendor may engage third-party providers of foundation models to deliver the AI Features "
+    "and shall remain responsible for their performance",
+]
+RUNS = 40
+
+
+def paragraph(words: int, salt: str) -> str:
+    """A paragraph of about this many words, each sentence marked with the salt."""
+    out: list[str] = []
+    i = 0
+    while sum(len(s.split()) for s in out) < words:
+        out.append(f"{SENTENCES[i % len(SENTENCES)]} (clause {salt}.{i}).")
+        i += 1
+    return " ".join(out)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    """p50, p95 and p99 in milliseconds."""
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000
+
+    return at(0.50), at(0.95), at(0.99)
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    """gunicorn with the real app, one worker, on loopback; waits for /readyz."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "REDLINE_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "2",
+         "--bind", f"127.0.0.1:{port}", "--preload", "server.wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return process
+        except OSError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise SystemExit("server did not become ready in 120 s")
+
+
+def time_requests(port: int, texts: list[str]) -> list[float]:
+    """Seconds per POST /api/v1/suggest, on one keep-alive connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    samples = []
+    for text in texts:
+        body = json.dumps({"text": text, "perspective": "customer"})
+        started = time.perf_counter()
+        connection.request("POST", "/api/v1/suggest", body,
+                           {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        samples.append(time.perf_counter() - started)
+        if response.status != 200:
+            raise SystemExit(f"suggest answered {response.status}")
+    return samples
+
+
+def time_calls(call: Callable[[str], object], texts: list[str]) -> list[float]:
+    """Seconds per call."""
+    samples = []
+    for text in texts:
+        started = time.perf_counter()
+        call(text)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def latency(embedder: SentenceTransformerEmbedder) -> None:
+    """Service latency beside raw encode of the same texts."""
+    port = free_port()
+    server = start_server(port)
+    try:
+        time_requests(port, [paragraph(60, f"warm{i}") for i in range(5)])
+        print("words  kind   service p50/p95/p99 ms      raw encode p50/p95/p99 ms   ratio p50")
+        for words in (60, 150, 400):
+            cold = [paragraph(words, f"c{words}-{i}") for i in range(RUNS)]
+            base = paragraph(words, f"e{words}")
+            edit = [base.replace("thirty days", f"{30 + i} days") for i in range(RUNS)]
+            raw = percentiles(time_calls(lambda t: embedder.embed([t]), cold))
+            for kind, texts in (("cold", cold), ("edit", edit)):
+                service = percentiles(time_requests(port, texts))
+                print(f"{words:5d}  {kind:5s}  {service[0]:7.1f} {service[1]:7.1f} "
+                      f"{service[2]:7.1f}      {raw[0]:7.1f} {raw[1]:7.1f} {raw[2]:7.1f}"
+                      f"      {service[0] / raw[0]:5.2f}")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def matching_cost(embedder: SentenceTransformerEmbedder) -> None:
+    """Matching alone against synthetic banks of growing size."""
+    bank = load_bank()
+    engine = SuggestionEngine(bank, embedder)
+    units = [paragraph(60, "m")]
+    vectors = embedder.embed(units)
+    real = engine.index
+    rng = np.random.default_rng(7)
+    print("bank rows   matching ms per paragraph (p50, p95)")
+    for rows in (100, 10_000, 100_000):
+        picks = rng.integers(0, len(real.positions), size=rows)
+        noise = rng.normal(0, 0.05, size=(rows, real.vectors.shape[1])).astype(np.float32)
+        synthetic = real.vectors[picks] + noise
+        synthetic /= np.linalg.norm(synthetic, axis=1, keepdims=True)
+        topic_of = np.array([real.topic_ids.index(real.positions[p].topic) for p in picks])
+        index = replace(
+            real, positions=tuple(real.positions[p] for p in picks),
+            texts=tuple(real.texts[p] for p in picks), vectors=synthetic,
+            cue_vectors=real.cue_vectors[picks],
+            topic_rows=tuple(np.flatnonzero(topic_of == t) for t in range(len(real.topic_ids))))
+        scaled = SuggestionEngine(bank, embedder, index=index)
+        samples = []
+        for _ in range(50):
+            started = time.perf_counter()
+            scaled._read(units, vectors)
+            samples.append(time.perf_counter() - started)
+        p50, p95, _ = percentiles(samples)
+        print(f"{rows:9,d}   {p50:6.2f}  {p95:6.2f}")
+
+
+def main() -> int:
+    """Run both benchmarks and print the machine they ran on."""
+    random.seed(7)
+    print(f"{time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}  "
+          f"{os.cpu_count()} cores  python {platform.python_version()}")
+    embedder = SentenceTransformerEmbedder()
+    latency(embedder)
+    matching_cost(embedder)
+    print(f"{RUNS} requests per row; service times include HTTP, JSON and redlines; raw encode "
+          "is one model call on the whole paragraph (the model truncates past 256 tokens).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
