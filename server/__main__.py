@@ -27,6 +27,13 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def review(args: argparse.Namespace) -> int:
+    """Review a .docx against the playbook; writes the marked-up copy (see server/review.py)."""
+    from server.review_command import run_review_command
+
+    return run_review_command(args)
+
+
 def parser() -> argparse.ArgumentParser:
     """The CLI's arguments; each subcommand names its handler."""
     root = argparse.ArgumentParser(prog="python -m server", description=__doc__)
@@ -39,6 +46,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cert", help="TLS certificate (PEM)")
     p.add_argument("--key", help="TLS private key (PEM)")
     p.set_defaults(handler=serve)
+
+    p = commands.add_parser("review", help="mark up a .docx with tracked changes and comments")
+    p.add_argument("input", metavar="IN.docx", help="the contract to review")
+    p.add_argument("-o", "--output", metavar="OUT.docx", required=True,
+                   help="where to write the marked-up copy")
+    p.add_argument("--perspective", choices=["customer", "vendor"], default="customer")
+    p.add_argument("--author", default="Clausewise", help="name on the tracked changes")
+    p.add_argument("--bank", help="clause bank directory (default: built-in)")
+    p.set_defaults(handler=review)
     return root
 
 
