@@ -27,6 +27,18 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def manifest(args: argparse.Namespace) -> int:
+    """Print the add-in manifest stamped for a deployment's HTTPS URL."""
+    from server.manifest import BadServiceUrl, stamp
+
+    try:
+        sys.stdout.write(stamp(args.url))
+    except BadServiceUrl as error:
+        print(f"manifest: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def review(args: argparse.Namespace) -> int:
     """Review a .docx against the playbook; writes the marked-up copy (see server/review.py)."""
     from server.review_command import run_review_command
@@ -55,6 +67,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--author", default="Clausewise", help="name on the tracked changes")
     p.add_argument("--bank", help="clause bank directory (default: built-in)")
     p.set_defaults(handler=review)
+
+    p = commands.add_parser("manifest", help="print the Word add-in manifest for a deployment")
+    p.add_argument("--url", default=Settings.from_env().public_url,
+                   help="the service's public HTTPS URL (default: REDLINE_PUBLIC_URL)")
+    p.set_defaults(handler=manifest)
     return root
 
 
