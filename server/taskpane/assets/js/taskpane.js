@@ -1,0 +1,247 @@
+// Wires the pane inside Office.onReady: follows the paragraph at the cursor, asks the service,
+// renders cards and runs their actions through word.js.
+import * as word from "./word.js";
+import { ApiProblem, SuggestionSource } from "./api.js";
+import * as render from "./render.js";
+
+const DEBOUNCE_MS = 400;
+const PROGRESS_MS = 300;
+const PERSPECTIVE_SETTING = "clausewise.perspective";
+const DISMISSED_KEY = "clausewise.dismissed";
+const API_KEY = "clausewise.apiKey";
+const DISMISSED_MAX = 500;
+
+const $ = (id) => document.getElementById(id);
+const source = new SuggestionSource();
+const state = {
+  perspective: "customer",
+  text: null, // the paragraph the cards are about
+  shownFor: null, // perspective + text of the cards on screen
+  canEdit: false,
+  timer: null,
+  generation: 0,
+};
+
+// ---- memory: dismissals (hashes only, never text) and the API key ---------------------------
+function stored(key, fallback) {
+  try {
+    return JSON.parse(localStorage.getItem(key)) ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function store(key, value) {
+  try {
+    localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    // Storage can be blocked in some hosts; the pane still works, it just forgets.
+  }
+}
+
+async function fingerprint(text, topic) {
+  const bytes = new TextEncoder().encode(`${topic}\u0000${text}`);
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return Array.from(new Uint8Array(digest).slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function isDismissed(text, topic) {
+  return stored(DISMISSED_KEY, []).includes(await fingerprint(text, topic));
+}
+
+async function dismiss(text, topic) {
+  const list = stored(DISMISSED_KEY, []).filter((h) => typeof h === "string");
+  list.push(await fingerprint(text, topic));
+  store(DISMISSED_KEY, list.slice(-DISMISSED_MAX));
+}
+
+// ---- checking the paragraph at the cursor -----------------------------------------------------
+function schedule() {
+  clearTimeout(state.timer);
+  state.timer = setTimeout(() => check(false), DEBOUNCE_MS);
+}
+
+async function check(force) {
+  clearTimeout(state.timer);
+  const generation = ++state.generation;
+  let text;
+  try {
+    text = await word.readParagraphAtCursor();
+  } catch {
+    render.status($("status"), "Could not read the paragraph at the cursor.", { problem: true });
+    return;
+  }
+  if (generation !== state.generation) return;
+  const key = `${state.perspective}\u0000${text}`;
+  if (!force && key === state.shownFor) return; // the cursor moved inside the same paragraph
+  state.text = text;
+  if (!text.trim()) {
+    source.abort();
+    state.shownFor = key;
+    $("cards").replaceChildren();
+    render.status($("status"), "Put the cursor in a clause to see what the playbook says.");
+    return;
+  }
+  const progress = setTimeout(() => { $("progress").hidden = false; }, PROGRESS_MS);
+  try {
+    const suggestions = await source.get(text, state.perspective);
+    if (generation !== state.generation) return;
+    const visible = [];
+    for (const s of suggestions) if (!(await isDismissed(text, s.topic))) visible.push(s);
+    if (generation !== state.generation) return;
+    state.shownFor = key;
+    showSuggestions(visible, suggestions.length - visible.length);
+  } catch (error) {
+    if (error.name === "AbortError" || generation !== state.generation) return;
+    state.shownFor = null;
+    showProblem(error);
+  } finally {
+    clearTimeout(progress);
+    if (generation === state.generation) $("progress").hidden = true;
+  }
+}
+
+function showSuggestions(suggestions, dismissed) {
+  $("key-form").hidden = true;
+  render.cards($("cards"), suggestions, {
+    canEdit: state.canEdit, onApply: apply, onFallback: insertFallback, onComment: comment,
+    onDismiss: dismissCard,
+  });
+  if (suggestions.length) {
+    const n = suggestions.length;
+    render.status($("status"), `${n} playbook ${n === 1 ? "issue" : "issues"} in this paragraph.`);
+  } else if (dismissed) {
+    render.status($("status"), "Nothing more to suggest: you dismissed the rest for this wording.");
+  } else {
+    render.status($("status"), "Nothing to suggest: the playbook raises no issue with this paragraph.");
+  }
+}
+
+function showProblem(error) {
+  $("cards").replaceChildren();
+  const kind = error instanceof ApiProblem ? error.kind : "failed";
+  const messages = {
+    unreachable: "The Clausewise service cannot be reached. Check your connection, or ask IT whether it is running.",
+    unauthorized: "The service needs an API key. Paste the key your IT team gave you.",
+    "rate-limited": `Too many checks in a short time. Trying again in ${error.retryAfter ?? 10} seconds.`,
+    "not-ready": "The service is starting (loading the playbook). Trying again shortly.",
+    rejected: `The service refused this paragraph: ${error.message}`,
+    failed: "Something went wrong on the service. Try Check paragraph again.",
+  };
+  render.status($("status"), messages[kind] ?? messages.failed, { problem: true });
+  $("key-form").hidden = kind !== "unauthorized";
+  if (kind === "unauthorized") $("api-key").focus();
+  if (kind === "rate-limited" || kind === "not-ready") {
+    clearTimeout(state.timer);
+    state.timer = setTimeout(() => check(true), (error.retryAfter ?? (kind === "not-ready" ? 5 : 10)) * 1000);
+  }
+}
+
+// ---- card actions -------------------------------------------------------------------------
+async function act(cardNode, done, action) {
+  const buttons = cardNode.querySelectorAll("button");
+  buttons.forEach((b) => { b.disabled = true; });
+  try {
+    await action();
+    render.cardNotice(cardNode, "done", done);
+    return true;
+  } catch (error) {
+    const known = error instanceof word.ParagraphChanged || error instanceof word.NotSupported
+      || error instanceof word.NotLocated;
+    render.cardNotice(cardNode, "problem", known ? error.message : "Word could not make this change.");
+    buttons.forEach((b) => { b.disabled = !state.canEdit && b.dataset.action !== "dismiss"; });
+    if (error instanceof word.ParagraphChanged) schedule();
+    return false;
+  }
+}
+
+async function apply(suggestion, cardNode) {
+  const text = state.text;
+  if (await act(cardNode, "Applied as tracked changes.",
+    () => word.applyRedline(text, suggestion.redline.ops))) schedule();
+}
+
+async function insertFallback(suggestion, cardNode, fallback) {
+  const text = state.text;
+  if (await act(cardNode, `Fallback inserted as tracked changes: ${fallback.label}.`,
+    () => word.insertFallback(text, fallback))) schedule();
+}
+
+async function comment(suggestion, cardNode) {
+  const title = render.TOPIC_TITLES[suggestion.topic] || suggestion.topic;
+  const verdict = render.VERDICT_LABELS[suggestion.verdict] ?? suggestion.verdict;
+  await act(cardNode, "Comment added.",
+    () => word.addComment(state.text, `Playbook, ${title} (${verdict}): ${suggestion.reason}`));
+}
+
+async function dismissCard(suggestion, cardNode) {
+  await dismiss(state.text, suggestion.topic);
+  const next = cardNode.nextElementSibling || cardNode.previousElementSibling;
+  cardNode.remove();
+  (next?.querySelector("button") || $("check")).focus();
+  if (!$("cards").children.length) showSuggestions([], 1);
+}
+
+// ---- settings, theme and start-up ----------------------------------------------------------
+function rememberPerspective(value) {
+  const settings = Office.context.document.settings;
+  settings.set(PERSPECTIVE_SETTING, value);
+  settings.saveAsync(() => {});
+}
+
+function applyOfficeTheme() {
+  const background = Office.context.officeTheme?.bodyBackgroundColor;
+  const match = /^#?([0-9a-f]{6})$/i.exec(background || "");
+  if (!match) return;
+  const n = parseInt(match[1], 16);
+  const luminance = (0.2126 * (n >> 16) + 0.7152 * ((n >> 8) & 255) + 0.0722 * (n & 255)) / 255;
+  document.documentElement.classList.add(luminance < 0.5 ? "theme-dark" : "theme-light");
+}
+
+async function start() {
+  const saved = Office.context.document.settings.get(PERSPECTIVE_SETTING);
+  state.perspective = saved === "vendor" ? "vendor" : "customer";
+  for (const radio of document.querySelectorAll('input[name="perspective"]')) {
+    radio.checked = radio.value === state.perspective;
+    radio.addEventListener("change", () => {
+      state.perspective = radio.value;
+      rememberPerspective(radio.value);
+      check(true);
+    });
+  }
+  state.canEdit = word.supports("1.4");
+  source.apiKey = stored(API_KEY, null);
+  applyOfficeTheme();
+  $("check").addEventListener("click", () => check(true));
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    source.apiKey = $("api-key").value.trim() || null;
+    store(API_KEY, source.apiKey);
+    $("api-key").value = "";
+    source.clear();
+    check(true);
+  });
+  await word.watchDocument(schedule);
+  document.body.dataset.ready = "true";
+  if (!state.canEdit) {
+    render.status($("status"), "This Word shows suggestions only: applying redlines needs Word 2019, Microsoft 365 or Word on the web.");
+  }
+  await check(true);
+}
+
+function notInWord() {
+  $("check").disabled = true;
+  render.status($("status"),
+    "Open Clausewise from Word (Home > Playbook). This page works inside Word's task pane only.",
+    { problem: true });
+  document.body.dataset.ready = "not-in-word";
+}
+
+if (typeof Office === "undefined") {
+  notInWord();
+} else {
+  Office.onReady((info) => {
+    if (info.host === Office.HostType.Word) start();
+    else notInWord();
+  });
+}
