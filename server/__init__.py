@@ -36,6 +36,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.register_blueprint(review.bp)
     app.register_blueprint(taskpane.bp)
     register_error_handlers(app)
+    from server.api import metrics, openapi, security
+
+    metrics.install(app)  # first, so its clock covers the other hooks
+    security.install(app, settings)
+    app.register_blueprint(openapi.bp)
 
     @app.after_request
     def no_store(response: Response) -> Response:

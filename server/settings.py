@@ -42,10 +42,20 @@ class Settings:
     log_level: str = "INFO"
     public_url: str = "https://localhost:8443"
     api_keys: tuple[str, ...] = field(default_factory=tuple)  # sha256 hex digests, never keys
-    allow_anonymous: bool = True
+    # Without configured authentication the service only serves loopback clients, unless this
+    # is set explicitly (server/security/exposure.py has the rule).
+    allow_anonymous: bool = False
+    entra_tenant: str | None = None
+    entra_audience: tuple[str, ...] = field(default_factory=tuple)
+    entra_scope: str = "access_as_user"
+    entra_jwks_url: str | None = None
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
-    rate_limit_per_minute: int = 600
+    rate_limit_per_minute: int = 600  # per client; 0 switches rate limiting off
+    rate_limit_burst: int = 60
     redis_url: str | None = None
+    max_json_bytes: int = 1024 * 1024
+    trusted_proxies: int = 0  # reverse proxies in front that set X-Forwarded-For
+    frame_ancestors: tuple[str, ...] = field(default_factory=tuple)  # empty: Office's hosts
     precedents: Path | None = None
 
     @classmethod
@@ -63,9 +73,17 @@ class Settings:
             log_level=env.get("REDLINE_LOG_LEVEL", defaults.log_level).upper(),
             public_url=env.get("REDLINE_PUBLIC_URL", defaults.public_url).rstrip("/"),
             api_keys=_list(env, "REDLINE_API_KEY_HASHES"),
-            allow_anonymous=env.get("REDLINE_ALLOW_ANONYMOUS", "1") not in ("0", "false", "no"),
+            allow_anonymous=env.get("REDLINE_ALLOW_ANONYMOUS", "0").lower() in ("1", "true", "yes"),
+            entra_tenant=env.get("REDLINE_ENTRA_TENANT") or None,
+            entra_audience=_list(env, "REDLINE_ENTRA_AUDIENCE"),
+            entra_scope=env.get("REDLINE_ENTRA_SCOPE") or defaults.entra_scope,
+            entra_jwks_url=env.get("REDLINE_ENTRA_JWKS_URL") or None,
             cors_origins=_list(env, "REDLINE_CORS_ORIGINS"),
             rate_limit_per_minute=_int(env, "REDLINE_RATE_LIMIT", defaults.rate_limit_per_minute),
+            rate_limit_burst=_int(env, "REDLINE_RATE_LIMIT_BURST", defaults.rate_limit_burst),
             redis_url=env.get("REDLINE_REDIS_URL") or None,
+            max_json_bytes=_int(env, "REDLINE_MAX_JSON_BYTES", defaults.max_json_bytes),
+            trusted_proxies=_int(env, "REDLINE_TRUSTED_PROXIES", defaults.trusted_proxies),
+            frame_ancestors=_list(env, "REDLINE_FRAME_ANCESTORS"),
             precedents=_path(env.get("REDLINE_PRECEDENTS")),
         )

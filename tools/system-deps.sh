@@ -7,6 +7,7 @@ command -v soffice >/dev/null || need+=(libreoffice-writer)
 /usr/bin/python3 -c 'import uno' 2>/dev/null || need+=(python3-uno)
 command -v xmllint >/dev/null || need+=(libxml2-utils)
 command -v openssl >/dev/null || need+=(openssl)
+command -v redis-server >/dev/null || need+=(redis-server)  # rate-limit store tests
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing system packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
