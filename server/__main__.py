@@ -17,10 +17,13 @@ Command = Callable[[argparse.Namespace], int]
 def serve(args: argparse.Namespace) -> int:
     """Serve the API (and the task pane) with Flask's threaded server."""
     from server import create_app
+    from server.bank_cli import refuses_to_serve
 
     settings = Settings.from_env()
     if args.bank:
         settings = replace(settings, bank_dir=Path(args.bank))
+    if refuses_to_serve(settings):  # before serving: a bank error must not become a 503 loop
+        return 1
     app = create_app(settings)
     ssl = (args.cert, args.key) if args.cert and args.key else None
     app.run(host=args.host, port=args.port, ssl_context=ssl, threaded=True, use_reloader=False)
@@ -72,6 +75,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default=Settings.from_env().public_url,
                    help="the service's public HTTPS URL (default: REDLINE_PUBLIC_URL)")
     p.set_defaults(handler=manifest)
+
+    from server.bank_cli import add_commands as add_bank_commands
+
+    add_bank_commands(commands)
     return root
 
 

@@ -22,6 +22,9 @@ import yaml
 from server.core.bank import ClauseBank, Position, Topic
 from server.core.topics import TOPICS, Kind, Perspective
 
+# Wide enough that each text stays on one line, so a diff shows which text changed.
+DUMP_WIDTH = 10_000
+
 BUILT_IN_BANK = Path(__file__).resolve().parents[2] / "clause_bank"
 TOPIC_FIELDS = {"topic": True, "title": True, "summary": True, "customer": False, "vendor": False}
 OVERLAY_TOPIC_FIELDS = {**TOPIC_FIELDS, "title": False, "summary": False}
@@ -420,3 +423,24 @@ def load_bank(directory: Path = BUILT_IN_BANK, overlay: Path | None = None) -> C
     return ClauseBank(tuple(
         Topic(f.topic, f.title, f.summary, _rerank(f.positions)) for f in files
     ))
+
+
+def topic_yaml(topic: Topic) -> str:
+    """One topic as a bank file in the documented schema (what `load_bank` reads back)."""
+    document: dict[str, object] = {"topic": topic.id, "title": topic.title,
+                                   "summary": topic.summary}
+    for side in Perspective:
+        positions = topic.side(side)
+        mapping: dict[str, object] = {}
+        for kind, key in ((Kind.PREFERRED, "preferred"), (Kind.FALLBACK, "fallbacks"),
+                          (Kind.UNACCEPTABLE, "unacceptable")):
+            records = [_position_mapping(p) for p in positions if p.kind is kind]
+            if records:
+                mapping[key] = records[0] if kind is Kind.PREFERRED else records
+        document[side.value] = mapping
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=DUMP_WIDTH)
+
+
+def _position_mapping(position: Position) -> dict[str, object]:
+    return {"id": position.id, "label": position.label, "text": position.text,
+            "reason": position.reason, "exemplars": list(position.exemplars)}

@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
+from server import create_app
+from server.__main__ import main
 from server.adapters.bank_yaml import BankProblem, InvalidBank, load_bank
 from server.core.topics import Kind, Perspective
+from server.settings import Settings
+from tests.fakes import HashingEmbedder
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 BROKEN = FIXTURES / "broken_banks"
@@ -240,3 +245,60 @@ def test_duplicate_ids_inside_an_overlay_are_reported(tmp_path: Path) -> None:
     [problem] = problems_of(BANK, tmp_path)
     assert short(problem)[1:3] == (10, "customer.fallbacks[1].id")
     assert problem.message.startswith("duplicate id 'tu-c-fb9'")
+
+
+def test_check_prints_the_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bank", "check", str(BANK)]) == 0
+    assert capsys.readouterr().out == "ok: 2 topics, 12 positions, 14 exemplars\n"
+
+
+def test_check_with_an_overlay(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bank", "check", str(BANK), "--overlay", str(OVERLAY / "firm")]) == 0
+    assert capsys.readouterr().out == "ok: 3 topics, 15 positions, 17 exemplars\n"
+
+
+def test_check_prints_every_problem_one_per_line(capsys: pytest.CaptureFixture[str]) -> None:
+    directory = BROKEN / "several_problems"
+    assert main(["bank", "check", str(directory)]) == 1
+    with pytest.raises(InvalidBank) as raised:
+        load_bank(directory)
+    assert capsys.readouterr().out.splitlines() == [str(p) for p in raised.value.problems]
+
+
+def test_check_defaults_to_the_bank_the_service_would_load(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REDLINE_BANK", str(BANK))
+    monkeypatch.setenv("REDLINE_BANK_OVERLAY", str(OVERLAY / "broken"))
+    assert main(["bank", "check"]) == 1
+    assert "overlay/broken/governance.yaml:1: title: missing field" in capsys.readouterr().out
+
+
+def refuse_to_run(*args: object, **kwargs: object) -> None:
+    raise AssertionError("serve started on an invalid bank")
+
+
+def test_serve_refuses_an_invalid_bank_before_serving(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(Flask, "run", refuse_to_run)
+    assert main(["serve", "--bank", str(BROKEN / "missing_field")]) == 1
+    report = capsys.readouterr().err.splitlines()
+    assert report[0] == "serve: the clause bank is invalid (1 problem):"
+    assert report[1].endswith("missing_field/training-use.yaml:21: vendor.preferred.reason: "
+                              "missing field")
+
+
+def test_serve_refuses_an_invalid_overlay(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(Flask, "run", refuse_to_run)
+    monkeypatch.setenv("REDLINE_BANK_OVERLAY", str(OVERLAY / "broken"))
+    assert main(["serve", "--bank", str(BANK)]) == 1
+    assert "a second preferred position" in capsys.readouterr().err
+
+
+def test_the_preloading_app_gunicorn_uses_fails_on_an_invalid_bank(tmp_path: Path) -> None:
+    settings = Settings(bank_dir=BROKEN / "duplicate_key", cache_dir=tmp_path)
+    with pytest.raises(InvalidBank, match="customer.preferred.label: duplicate key"):
+        create_app(settings, embedder=HashingEmbedder(), load="now")
