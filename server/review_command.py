@@ -16,6 +16,7 @@ from typing import TextIO
 from tqdm import tqdm
 
 from server.adapters.review_docx import DocxLimits, UnreadableDocument
+from server.core.embedding import Embedder
 from server.core.topics import Perspective
 from server.review import ReviewResult, review_document
 from server.services import build_engine
@@ -24,8 +25,11 @@ from server.settings import Settings
 USAGE_ERROR = 2
 
 
-def run_review_command(args: argparse.Namespace) -> int:
-    """Review args.input for args.perspective and write args.output; returns the exit status."""
+def run_review_command(args: argparse.Namespace, embedder: Embedder | None = None) -> int:
+    """Review args.input for args.perspective and write args.output; returns the exit status.
+
+    `embedder` replaces the real model (tests); None loads the one the settings name.
+    """
     source, target = Path(args.input), Path(args.output)
     problem = _paths_problem(source, target)
     if problem:
@@ -38,7 +42,7 @@ def run_review_command(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.bank:
         settings = replace(settings, bank_dir=Path(args.bank))
-    engine = build_engine(settings)
+    engine = build_engine(settings, embedder)
     with tqdm(total=None, unit="para", desc="review", file=sys.stderr, leave=False) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
