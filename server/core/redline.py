@@ -172,7 +172,7 @@ def _token_diff(before: str, after: str, keep_spacing: bool) -> list[Op]:
     """diff-match-patch over the words and marks, each encoded as one private-use character.
 
     Spaces are left out of the diff (matching them would align "improve" with a space) and
-    ride with the token before them.
+    ride with the token before them; whitespace holding a line break is diffed as a token.
     """
     table: dict[str, str] = {}
     decode: list[str] = []
@@ -211,7 +211,7 @@ def _spaced(text: str) -> tuple[str, list[tuple[str, str]]]:
     lead = ""
     spaced: list[tuple[str, str]] = []
     for token in tokens(text):
-        if not token.isspace():
+        if not token.isspace() or _breaks(token):  # a line break is structure: diffed itself
             spaced.append((token, ""))
         elif spaced:
             spaced[-1] = (spaced[-1][0], token)
@@ -632,7 +632,15 @@ def _edit_toward(text: str, target: str) -> tuple[list[Op], bool]:
     edit = list(word_diff(text, target, keep_spacing=True))
     if _readable(edit):
         return edit + end, False
-    return [Op("delete", text), Op("insert", target), *end], True
+    return [*whole_change(text, target), *end], True
+
+
+def whole_change(before: str, after: str) -> tuple[Op, ...]:
+    """Before struck and after inserted as one change, keeping only the words they open and
+    close with (the party's name, the full stop)."""
+    segments: list[_Segment] = [_Change(before, after)]
+    _factor_common_edges(segments)
+    return normalize(_ops_of(segments))
 
 
 def _readable(ops: Sequence[Op]) -> bool:
