@@ -102,6 +102,8 @@ def _to_pronouns(target: str, paragraph: str, name: str, forms: tuple[str, str, 
 
     def pronoun(match: re.Match[str], compound: str) -> str | None:
         before, after = target[:match.start()], target[match.end():]
+        if re.search(r"\b(?:[Tt]he|[Aa]n?|[Ee]ach)\s+$", before):
+            return None  # "the we"
         if compound:  # "Customer Data" -> "your Data" only when the paragraph says so
             own = re.search(rf"\b({possessive}|{possessive.capitalize()}) {compound}\b",
                             paragraph)
