@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from server.adapters.bank_docx import UnreadablePlaybook, read_playbook, write_playbook
 from server.adapters.bank_yaml import InvalidBank, load_bank, topic_yaml
@@ -21,7 +21,7 @@ from server.settings import Settings
 OK, INVALID, BAD_INPUT = 0, 1, 2
 
 
-def add_commands(commands: Any) -> None:
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `bank` and its subcommands on the CLI's subparsers."""
     bank = commands.add_parser("bank", help="check the clause bank, or convert it to and from Word")
     tools = bank.add_subparsers(dest="bank_command", required=True)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import docx
 from docx.document import Document
+from docx.enum.style import WD_STYLE_TYPE
 from docx.opc.exceptions import PackageNotFoundError
 from docx.text.paragraph import Paragraph
 
@@ -44,6 +45,7 @@ TOPIC_ID = "Topic id: "
 POSITION_ID = "Position id: "
 REASON = "Reason: "
 QUOTE_STYLES = ("Quote", "Intense Quote")
+_WRITTEN_STYLES = ("Title", "Heading 1", "Heading 2", "Heading 3", "Quote", "List Bullet")
 _HEADINGS = {"Heading 1": 1, "Heading 2": 2, "Heading 3": 3}
 _SIDE_HEADINGS = {f"{side.value} perspective": side for side in Perspective}
 _POSITION_HEADING = re.compile(
@@ -64,30 +66,44 @@ def write_playbook(bank: ClauseBank, path: Path) -> None:
     """Save the bank as a Word playbook."""
     document = docx.Document()
     document.core_properties.title = TITLE
-    document.add_paragraph(TITLE, style="Title")
-    document.add_paragraph(COVER_NOTE)
+    writer = _Writer(document)
+    writer.add(TITLE, "Title")
+    writer.add(COVER_NOTE)
     for topic in bank:
-        _write_topic(document, topic)
+        writer.topic(topic)
     document.save(str(path))
 
 
-def _write_topic(document: Document, topic: Topic) -> None:
-    document.add_heading(topic.title, level=1)
-    document.add_paragraph(TOPIC_ID + topic.id)
-    document.add_paragraph(topic.summary)
-    for side in Perspective:
-        document.add_heading(f"{side.value.capitalize()} perspective", level=2)
-        for position in topic.side(side):
-            _write_position(document, position)
+class _Writer:
+    """Appends the playbook's paragraphs in their documented styles."""
 
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.style_ids = {name: document.styles[name].style_id for name in _WRITTEN_STYLES}
 
-def _write_position(document: Document, position: Position) -> None:
-    document.add_heading(position_heading(position), level=3)
-    document.add_paragraph(POSITION_ID + position.id)
-    document.add_paragraph(position.text, style="Quote")
-    document.add_paragraph(REASON + position.reason)
-    for exemplar in position.exemplars:
-        document.add_paragraph(exemplar, style="List Bullet")
+    def add(self, text: str, style: str | None = None) -> None:
+        paragraph = self.document.add_paragraph(text)
+        if style is not None:
+            # Set by id: python-docx's style setter scans every style per paragraph, which
+            # makes a full playbook take seconds.
+            paragraph._p.style = self.style_ids[style]
+
+    def topic(self, topic: Topic) -> None:
+        self.add(topic.title, "Heading 1")
+        self.add(TOPIC_ID + topic.id)
+        self.add(topic.summary)
+        for side in Perspective:
+            self.add(f"{side.value.capitalize()} perspective", "Heading 2")
+            for position in topic.side(side):
+                self.position(position)
+
+    def position(self, position: Position) -> None:
+        self.add(position_heading(position), "Heading 3")
+        self.add(POSITION_ID + position.id)
+        self.add(position.text, "Quote")
+        self.add(REASON + position.reason)
+        for exemplar in position.exemplars:
+            self.add(exemplar, "List Bullet")
 
 
 def position_heading(position: Position) -> str:
@@ -286,12 +302,16 @@ def _paragraphs(path: Path) -> Iterator[tuple[int, str, str]]:
     if document.tables:
         # Text in a table would otherwise vanish on import without a word.
         raise UnreadablePlaybook(["the playbook has tables; put their text in paragraphs"])
+    # Style names by id, read once: python-docx's `paragraph.style` searches every time.
+    names = {style.style_id: style.name for style in document.styles}
+    default = document.styles.default(WD_STYLE_TYPE.PARAGRAPH)
+    default_name = default.name if default is not None else "Normal"
     paragraphs: list[Paragraph] = document.paragraphs
     for number, paragraph in enumerate(paragraphs, start=1):
         text = paragraph.text.strip()
         if text:
-            style = paragraph.style.name if paragraph.style is not None else "Normal"
-            yield number, style, text
+            style_id = paragraph._p.style
+            yield number, names.get(style_id, default_name) if style_id else default_name, text
 
 
 def read_playbook(path: Path) -> ClauseBank:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -269,3 +271,22 @@ def test_export_of_an_invalid_bank_reports_and_writes_nothing(
 def test_export_to_a_bad_path(tmp_path: Path, name: str) -> None:
     assert export(BANK, tmp_path / name) == BAD_INPUT
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_playbook_saved_again_by_an_office_suite_still_imports(
+    playbook: Path, tmp_path: Path
+) -> None:
+    """LibreOffice rewrites the whole package (styles, runs, ids), as Word does on save."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice, "LibreOffice is installed by tools/system-deps.sh"
+    resaved = tmp_path / "resaved"
+    subprocess.run(
+        [soffice, "--headless", "--norestore",
+         f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+         "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(resaved), str(playbook)],
+        check=True, capture_output=True, timeout=180,
+    )
+    rewritten = resaved / "playbook.docx"
+    assert rewritten.read_bytes() != playbook.read_bytes()
+    assert read_playbook(rewritten) == load_bank(BANK)
