@@ -196,14 +196,18 @@ class _PlaybookReader:
         kind = Kind(match["kind"].lower())
         drafts = self.topics[-1].positions[self.side]
         expected = 1 + sum(1 for d in drafts if d.kind is kind)
-        rank = int(match["rank"]) if match["rank"] else 1
+        label = match["label"].strip()
         if kind is Kind.PREFERRED and match["rank"]:
             self.problem(number, "the preferred position has no number")
-        elif kind is not Kind.PREFERRED and rank != expected:
-            self.problem(number, f"{kind.value} {rank} is out of order; expected "
+        elif kind is not Kind.PREFERRED and not match["rank"]:
+            self.problem(number, f"a {kind.value} needs its number: "
+                                 f"'{kind.value.capitalize()} {expected}: {label}'")
+        elif kind is not Kind.PREFERRED and int(match["rank"]) != expected:
+            self.problem(number, f"{kind.value} {match['rank']} is out of order; expected "
                                  f"{kind.value} {expected} here")
-        drafts.append(_Draft(kind=kind, rank=expected, label=match["label"].strip(),
-                             heading=number))
+        if not label:
+            self.problem(number, "the position heading has no label after the colon")
+        drafts.append(_Draft(kind=kind, rank=expected, label=label, heading=number))
 
     def _line(self, number: int, style: str, text: str) -> None:
         topic = self.topics[-1]

@@ -162,6 +162,10 @@ def broken(paragraphs: list[Paragraph], what: str) -> None:
         remove(find(paragraphs, "Reason: Predictable exposure."))
     elif what == "bad-position-heading":
         find(paragraphs, "Preferred: One cap for everything").text = "Best case: one cap"
+    elif what == "unnumbered-fallback":
+        find(paragraphs, "Fallback 1: Super-cap").text = "Fallback: Super-cap"
+    elif what == "no-label":
+        find(paragraphs, "Unacceptable 1: Total training ban").text = "Unacceptable 1:"
 
 
 BROKEN_DOCUMENTS = {
@@ -172,6 +176,8 @@ BROKEN_DOCUMENTS = {
     "unknown-topic": "unknown topic id 'liability'",
     "missing-reason": "missing 'Reason: ...' line",
     "bad-position-heading": "Heading 3 'Best case: one cap' does not start with 'Preferred:'",
+    "unnumbered-fallback": "a fallback needs its number: 'Fallback 1: Super-cap'",
+    "no-label": "the position heading has no label after the colon",
 }
 
 
