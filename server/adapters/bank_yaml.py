@@ -40,6 +40,7 @@ _SCALAR_NAMES = {
     "tag:yaml.org,2002:float": "a number",
     "tag:yaml.org,2002:bool": "true/false",
     "tag:yaml.org,2002:timestamp": "a date",
+    _NULL: "nothing",
 }
 
 
@@ -74,7 +75,7 @@ def _described(node: yaml.Node) -> str:
         return "a mapping"
     if isinstance(node, yaml.SequenceNode):
         return "a list"
-    return _SCALAR_NAMES.get(node.tag, "text" if node.tag == _STR else f"a {node.tag} value")
+    return _SCALAR_NAMES.get(node.tag, "text" if node.tag == _STR else f"a {node.tag!r} value")
 
 
 class _Reader:

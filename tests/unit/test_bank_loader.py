@@ -302,3 +302,13 @@ def test_the_preloading_app_gunicorn_uses_fails_on_an_invalid_bank(tmp_path: Pat
     settings = Settings(bank_dir=BROKEN / "duplicate_key", cache_dir=tmp_path)
     with pytest.raises(InvalidBank, match="customer.preferred.label: duplicate key"):
         create_app(settings, embedder=HashingEmbedder(), load="now")
+
+
+def test_an_empty_side_or_an_unknown_tag_is_named_plainly(tmp_path: Path) -> None:
+    text = (BANK / "training-use.yaml").read_text()
+    text = text.replace("topic: training-use", "topic: !topic training-use")
+    write(tmp_path, "training-use.yaml", text[:text.index("vendor:")] + "vendor:\n")
+    assert [(p.field, p.message) for p in problems_of(tmp_path)] == [
+        ("topic", "expected text, got a '!topic' value (put it in quotes)"),
+        ("vendor", "expected a mapping of fields, got nothing"),
+    ]
