@@ -18,15 +18,27 @@ def serve(args: argparse.Namespace) -> int:
     """Serve the API (and the task pane) with Flask's threaded server."""
     from server import create_app
     from server.bank_cli import refuses_to_serve
+    from server.security.exposure import Exposed, check_exposure
+    from server.serving import QuietRequestHandler, model_problem
 
     settings = Settings.from_env()
     if args.bank:
         settings = replace(settings, bank_dir=Path(args.bank))
+    try:
+        check_exposure([f"{args.host}:{args.port}"], settings)
+    except Exposed as error:
+        print(f"serve: {error}", file=sys.stderr)
+        return 2
     if refuses_to_serve(settings):  # before serving: a bank error must not become a 503 loop
+        return 1
+    problem = model_problem(settings)
+    if problem:
+        print(f"serve: {problem}", file=sys.stderr)
         return 1
     app = create_app(settings)
     ssl = (args.cert, args.key) if args.cert and args.key else None
-    app.run(host=args.host, port=args.port, ssl_context=ssl, threaded=True, use_reloader=False)
+    app.run(host=args.host, port=args.port, ssl_context=ssl, threaded=True, use_reloader=False,
+            request_handler=QuietRequestHandler)
     return 0
 
 
