@@ -11,12 +11,13 @@ How `propose` builds a redline, and why (a lawyer judges a redline by how little
      sentences sharing most words with the target is edited toward it by a word diff, so shared
      words stay; any other offending run is struck. Every other sentence is untouched, and the
      edited sentence keeps its own ending ("; and", ";", no stop) so list structure survives.
-   - replace-sentence: as edit-sentence, but the word diff would keep under 40% of the sentence's
-     words or need more than four separate changes; one struck and one inserted sentence read
-     more clearly than a sentence shredded into fragments.
+   - replace-sentence: as edit-sentence, but the word diff would need more than two separate
+     changes and keep under 40% of the sentence's words, or need more than four changes; one
+     struck and one inserted sentence read more clearly than a sentence shredded into fragments.
    - carve-out: no sentence offends on its own (what is wrong is what the paragraph lacks), so
-     nothing is struck: "Notwithstanding the foregoing, <target>" is inserted after the sentence
-     sharing most words with the target, or at the end of the paragraph.
+     nothing is struck: "Notwithstanding the foregoing, <target>" is inserted after the last
+     sentence on the target's subject (sharing at least half as many content words with it as
+     the closest one does), so the rider overrides all of them; else at the paragraph's end.
    - replace-paragraph: every sentence of a paragraph of several offends; its body (not its number
      or heading) becomes the target, by word diff when readable, else struck and inserted whole.
    - no-change: the paragraph already contains the target language.
@@ -40,7 +41,7 @@ from typing import Literal
 
 from diff_match_patch import diff_match_patch
 
-from server.core.redline_conform import conform
+from server.core.redline_conform import CUSTOMER_NAMES, VENDOR_NAMES, conform
 
 OpKind = Literal["equal", "delete", "insert"]
 Strategy = Literal["edit-sentence", "replace-sentence", "carve-out", "replace-paragraph",
@@ -631,7 +632,8 @@ def _edit_toward(text: str, target: str) -> tuple[list[Op], bool]:
         end = []
     edit = list(word_diff(text, target, keep_spacing=True))
     if _readable(edit):
-        return edit + end, False
+        # one change that takes most of the sentence is a replacement in all but name
+        return edit + end, change_runs(edit) == 1 and words_kept(edit) < MIN_WORDS_KEPT
     return [*whole_change(text, target), *end], True
 
 
@@ -644,7 +646,9 @@ def whole_change(before: str, after: str) -> tuple[Op, ...]:
 
 
 def _readable(ops: Sequence[Op]) -> bool:
-    return words_kept(ops) >= MIN_WORDS_KEPT and change_runs(ops) <= MAX_CHANGE_RUNS
+    """Whether a word-by-word edit reads well: few changes, or enough of the sentence kept."""
+    runs = change_runs(ops)
+    return runs <= 2 or (words_kept(ops) >= MIN_WORDS_KEPT and runs <= MAX_CHANGE_RUNS)
 
 
 def _replace_paragraph(reading: _Reading, target: str) -> Redline:
@@ -668,10 +672,7 @@ def _carve_out(reading: _Reading, target: str) -> Redline:
     """Insert a rider after the sentence nearest the target (or at the end); strike nothing."""
     body = reading.body
     paragraph = reading.paragraph
-    anchor = max(body, key=lambda i: (_overlap(reading.text(i), target), -i)) if body else None
-    if anchor is None or not _overlap(reading.text(anchor), target) or not _TERMINAL.search(
-            reading.text(anchor)):
-        anchor = body[-1] if body else None
+    anchor = _rider_anchor(reading, target)
     at = reading.sentences[anchor].end if anchor is not None else len(paragraph.rstrip())
     rider = _rider(target)
     insert = (" " + rider) if at and not paragraph[at - 1].isspace() else rider
@@ -680,6 +681,17 @@ def _carve_out(reading: _Reading, target: str) -> Redline:
              if anchor is not None and len(body) > 1 else "at the end")
     return _redline(ops, "carve-out",
                     f"Adds a rider ('{RIDER.strip()} ...') {where}; nothing is struck.")
+
+
+def _rider_anchor(reading: _Reading, target: str) -> int | None:
+    """The last sentence about the target's subject, so the rider overrides all of them."""
+    body = reading.body
+    overlaps = {i: _overlap(reading.text(i), target) for i in body}
+    best = max(overlaps.values(), default=0)
+    relevant = [i for i in body if best and overlaps[i] * 2 >= best]
+    if relevant and _TERMINAL.search(reading.text(relevant[-1])):
+        return relevant[-1]
+    return body[-1] if body else None
 
 
 def _rider(target: str) -> str:
@@ -692,16 +704,21 @@ def _rider(target: str) -> str:
     return RIDER + target
 
 
+_PARTY_WORDS = frozenset(
+    n.lower() for n in (*VENDOR_NAMES, *CUSTOMER_NAMES, "we", "us", "our", "you", "your"))
 _STOPWORDS = frozenset(
     "a an and any are as at be by for from has have in is it its of on or shall such that the "
     "this to will with may must not".split())
 
 
 def _overlap(text: str, target: str) -> int:
-    """How many content words the text shares with the target."""
-    def content(s: str) -> set[str]:
-        return {t.lower() for t in tokens(s) if _is_word(t) and t.lower() not in _STOPWORDS}
-    return len(content(text) & content(target))
+    """How many content words the text shares with the target (party names aside)."""
+    return len(_content_words(text) & _content_words(target))
+
+
+def _content_words(text: str) -> set[str]:
+    words = {t.lower() for t in tokens(text) if _is_word(t)} - _STOPWORDS - _PARTY_WORDS
+    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words}  # "models"
 
 
 def _edit_note(reading: _Reading, host: list[int], runs: list[list[int]], replaced: bool
