@@ -60,7 +60,11 @@ def review_document(data: bytes, engine: SuggestionEngine, perspective: Perspect
                     author: str = DEFAULT_AUTHOR, limits: DocxLimits | None = None,
                     markup: bool = True, when: datetime | None = None,
                     progress: Progress | None = None) -> ReviewResult:
-    """Review a .docx for one side; raises UnreadableDocument for input we cannot take."""
+    """Review a .docx for one side; raises UnreadableDocument for input we cannot take.
+
+    The document is always marked up (so each issue knows whether its redline was applied);
+    `markup=False` only skips serialising it, for callers that want the issues alone.
+    """
     document = open_document(data, limits or DocxLimits())
     paragraphs = review_paragraphs(document)
     suggestions = _suggest(engine, paragraphs, perspective, progress)
@@ -69,8 +73,7 @@ def review_document(data: bytes, engine: SuggestionEngine, perspective: Perspect
     for paragraph, found in zip(paragraphs, suggestions, strict=True):
         flagged = [s for s in found if s.verdict is not Verdict.ACCEPTABLE]
         if flagged:
-            issues.extend(_mark(writer, paragraph, flagged) if markup else
-                          [Issue(paragraph.index, s, False) for s in flagged])
+            issues.extend(_mark(writer, paragraph, flagged))
     return ReviewResult(save_document(document) if markup else None, len(paragraphs),
                         tuple(issues))
 

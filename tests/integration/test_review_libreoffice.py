@@ -1,0 +1,160 @@
+"""Whole-document review with the real model, witnessed by LibreOffice.
+
+One document, one LibreOffice start (slow on two cores), several checks: LibreOffice opens the
+input and the output; with all changes accepted the output reads as the engine's suggested text
+for each redlined paragraph (and as before everywhere else); with all changes rejected it reads
+as the input did; the earlier reviewer's changes and comment survive.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from docx import Document
+from lxml import etree
+
+from server.adapters.review_docx import ReviewParagraph, open_document, review_paragraphs
+from server.core.engine import SuggestionEngine
+from server.core.topics import Perspective
+from server.review import ReviewResult, review_document
+from tests import review_samples as sample
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+AUTHOR = "Clausewise Test"
+LO_CHECK = Path(__file__).parent.parent / "lo_check.py"
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-uno
+
+
+@dataclass(frozen=True)
+class Witnessed:
+    """The review and what LibreOffice read from the input and the output."""
+
+    result: ReviewResult
+    paragraphs: list[ReviewParagraph]
+    output: bytes
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def witnessed(real_engine: SuggestionEngine, tmp_path_factory: pytest.TempPathFactory
+              ) -> Witnessed:
+    """Review the sample, then read input and output through one LibreOffice."""
+    data = sample.sample_bytes()
+    result = review_document(data, real_engine, Perspective.CUSTOMER, author=AUTHOR)
+    assert result.document is not None
+    folder = tmp_path_factory.mktemp("review-lo")
+    source, target = folder / "in.docx", folder / "out.docx"
+    source.write_bytes(data)
+    target.write_bytes(result.document)
+    report = _read_with_libreoffice(folder, [source, target])
+    return Witnessed(result, review_paragraphs(open_document(data)), result.document,
+                     report[str(source)], report[str(target)])
+
+
+def _read_with_libreoffice(folder: Path, files: list[Path]) -> dict[str, Any]:
+    soffice = shutil.which("soffice")
+    assert soffice, "LibreOffice is missing: run tools/system-deps.sh"
+    pipe = f"clausewise-{uuid.uuid4().hex}"
+    profile = folder / "lo-profile"
+    office = subprocess.Popen(
+        [soffice, "--headless", "--invisible", "--norestore", "--nologo", "--nodefault",
+         f"-env:UserInstallation={profile.as_uri()}", f"--accept=pipe,name={pipe};urp;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        checked = subprocess.run([SYSTEM_PYTHON, str(LO_CHECK), "--pipe", pipe,
+                                  *map(str, files)],
+                                 capture_output=True, text=True, timeout=240, check=False)
+        assert checked.returncode == 0, checked.stderr[-2000:]
+        report: dict[str, Any] = json.loads(checked.stdout)
+        return report
+    finally:
+        _stop(office)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _stop(office: subprocess.Popen[bytes]) -> None:
+    """End the LibreOffice we started (its whole process group), waiting for it."""
+    try:
+        os.killpg(office.pid, signal.SIGTERM)
+        office.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(office.pid, signal.SIGKILL)
+        office.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture
+def applied(witnessed: Witnessed) -> Iterator[dict[int, str]]:
+    """Suggested text per paragraph whose redline became tracked changes."""
+    found = {}
+    for issue in witnessed.result.issues:
+        if issue.applied:
+            assert issue.suggestion.redline is not None
+            found[issue.index] = issue.suggestion.redline.text
+    yield found
+
+
+def test_libreoffice_sees_the_same_paragraphs_we_reviewed(witnessed: Witnessed) -> None:
+    ours = [p.text for p in witnessed.paragraphs]
+    assert len(witnessed.before["accepted"]) == len(ours)
+    assert witnessed.before["accepted"] == ours  # our reading: pending insertions in
+
+
+def test_the_sample_gets_redlines_in_formatted_runs_and_in_a_table(
+        witnessed: Witnessed, applied: dict[int, str]) -> None:
+    texts = [p.text for p in witnessed.paragraphs]
+    assert texts.index(sample.TRAINING) in applied
+    assert texts.index(sample.TABLE_TRAINING) in applied
+
+
+def test_accepting_all_changes_gives_the_suggested_text(witnessed: Witnessed,
+                                                        applied: dict[int, str]) -> None:
+    after, before = witnessed.after["accepted"], witnessed.before["accepted"]
+    assert len(after) == len(before)
+    for index, text in enumerate(after):
+        assert text == applied.get(index, before[index]), index
+
+
+def test_rejecting_all_changes_gives_the_original(witnessed: Witnessed) -> None:
+    assert witnessed.after["rejected"] == witnessed.before["rejected"]
+    assert "Fees are due sixty thirty days after invoice." in witnessed.after["rejected"]
+
+
+def test_every_flagged_paragraph_gets_one_comment_and_existing_ones_stay(
+        witnessed: Witnessed) -> None:
+    flagged = {issue.index for issue in witnessed.result.issues}
+    assert flagged
+    assert witnessed.before["comments"] == 1
+    assert witnessed.after["comments"] == 1 + len(flagged)
+    texts = [c.text for c in Document(io.BytesIO(witnessed.output)).comments]
+    assert sample.EXISTING_COMMENT in texts
+
+
+def test_tracked_changes_carry_our_author_and_the_earlier_ones_stay(witnessed: Witnessed,
+                                                                    applied: dict[int, str]
+                                                                    ) -> None:
+    assert applied
+    authors = witnessed.after["redline_authors"]
+    assert authors["Counterparty"] == witnessed.before["redline_authors"]["Counterparty"] == 2
+    root = etree.fromstring(zipfile.ZipFile(io.BytesIO(witnessed.output)).read(
+        "word/document.xml"))
+    ours = [e for e in root.iter(f"{W}ins", f"{W}del") if e.get(f"{W}author") == AUTHOR]
+    assert authors[AUTHOR] >= len({e.getparent() for e in ours}) > 0
+    ids = [e.get(f"{W}id") for e in root.iter(f"{W}ins", f"{W}del")]
+    assert len(ids) == len(set(ids))
