@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -133,6 +134,21 @@ def test_request_log_lines_carry_sizes_and_hashes_not_text(served: Service) -> N
     assert re.search(rf"POST /api/v1/suggest 200 [\d.]+ms chars={len(text)} sha=[0-9a-f]{{12}}",
                      log)
     assert "zx81-marker" not in log
+
+
+def test_gunicorn_logs_carry_no_query_or_text(served: Service) -> None:
+    mark = "QZX-GUNICORN-5512"
+    served.call("POST", "/api/v1/suggest", {"text": f"{mark} Vendor may train on our data."})
+    served.call("GET", f"/api/v1/clauses/search?q={mark}")
+    served.call("GET", f"/api/v1/nope?q={mark}")
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as raw:
+        raw.sendall(f"GET /api/v1/clauses/search?q={mark}\r\n\r\n".encode())  # no version
+        assert raw.recv(1024).startswith(b"HTTP/1.1 400")
+    time.sleep(0.5)
+    log = served.output()
+    assert '"GET /api/v1/clauses/search"' in log  # gunicorn's access log is on, without query
+    assert "Invalid request" in log
+    assert mark not in log
 
 
 # Refusing to start: a clear message and a non-zero exit, never a half-working server.
