@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint typecheck pytest bench eval acord loadtest system-deps clean
+.PHONY: run test lint typecheck pytest bench eval acord loadtest system-deps clean screenshot
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,7 +25,14 @@ system-deps:
 	  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 	  -keyout .dev/localhost-key.pem -out .dev/localhost.pem 2>/dev/null
 
+# The task pane's browser tests: playwright-core from the lock file (the browser is Debian's).
+E2E_MODULES := tests/e2e/node_modules/.package-lock.json
+$(E2E_MODULES): tests/e2e/package-lock.json
+	cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+
 run: $(STAMP) .dev/localhost.pem
+	$(PY) -m server manifest --url https://localhost:8443 > .dev/manifest.xml
+	@echo "Word add-in manifest: https://localhost:8443/manifest.xml (also .dev/manifest.xml); see README"
 	$(PY) -m server serve --host 127.0.0.1 --port 8443 \
 	  --cert .dev/localhost.pem --key .dev/localhost-key.pem
 
@@ -35,13 +42,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP) system-deps
+pytest: $(STAMP) system-deps $(E2E_MODULES)
 	$(VENV)/bin/pytest
 
 test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(PY) -m bench.suggest_latency
+
+screenshot: $(STAMP) system-deps $(E2E_MODULES)
+	CLAUSEWISE_SCREENSHOT=$(CURDIR)/docs/taskpane.png $(VENV)/bin/pytest tests/e2e/test_taskpane_e2e.py
 
 eval: $(STAMP)
 	$(PY) -m eval.run

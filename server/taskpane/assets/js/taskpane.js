@@ -15,11 +15,12 @@ const $ = (id) => document.getElementById(id);
 const source = new SuggestionSource();
 const state = {
   perspective: "customer",
-  text: null, // the paragraph the cards are about
+  text: null, // the paragraph the cards on screen are about
   shownFor: null, // perspective + text of the cards on screen
   canEdit: false,
   timer: null,
   generation: 0,
+  done: null, // what the last action did, said again above the refreshed cards
 };
 
 // ---- memory: dismissals (hashes only, never text) and the API key ---------------------------
@@ -74,8 +75,8 @@ async function check(force) {
   if (generation !== state.generation) return;
   const key = `${state.perspective}\u0000${text}`;
   if (!force && key === state.shownFor) return; // the cursor moved inside the same paragraph
-  state.text = text;
   if (!text.trim()) {
+    state.text = text;
     source.abort();
     state.shownFor = key;
     $("cards").replaceChildren();
@@ -90,6 +91,7 @@ async function check(force) {
     for (const s of suggestions) if (!(await isDismissed(text, s.topic))) visible.push(s);
     if (generation !== state.generation) return;
     state.shownFor = key;
+    state.text = text; // the cards' actions check the paragraph still reads exactly this
     showSuggestions(visible, suggestions.length - visible.length);
   } catch (error) {
     if (error.name === "AbortError" || generation !== state.generation) return;
@@ -107,14 +109,17 @@ function showSuggestions(suggestions, dismissed) {
     canEdit: state.canEdit, onApply: apply, onFallback: insertFallback, onComment: comment,
     onDismiss: dismissCard,
   });
+  let summary;
   if (suggestions.length) {
     const n = suggestions.length;
-    render.status($("status"), `${n} playbook ${n === 1 ? "issue" : "issues"} in this paragraph.`);
+    summary = `${n} playbook ${n === 1 ? "issue" : "issues"} in this paragraph.`;
   } else if (dismissed) {
-    render.status($("status"), "Nothing more to suggest: you dismissed the rest for this wording.");
+    summary = "Nothing more to suggest: you dismissed the rest for this wording.";
   } else {
-    render.status($("status"), "Nothing to suggest: the playbook raises no issue with this paragraph.");
+    summary = "Nothing to suggest: the playbook raises no issue with this paragraph.";
   }
+  render.status($("status"), state.done ? `${state.done} ${summary}` : summary);
+  state.done = null;
 }
 
 function showProblem(error) {
@@ -138,12 +143,17 @@ function showProblem(error) {
 }
 
 // ---- card actions -------------------------------------------------------------------------
-async function act(cardNode, done, action) {
+async function act(cardNode, done, action, { recheck = true } = {}) {
   const buttons = cardNode.querySelectorAll("button");
   buttons.forEach((b) => { b.disabled = true; });
   try {
     await action();
     render.cardNotice(cardNode, "done", done);
+    if (recheck) {
+      state.done = done;
+      render.status($("status"), `${done} Checking the new wording\u2026`);
+      schedule();
+    }
     return true;
   } catch (error) {
     const known = error instanceof word.ParagraphChanged || error instanceof word.NotSupported
@@ -157,21 +167,22 @@ async function act(cardNode, done, action) {
 
 async function apply(suggestion, cardNode) {
   const text = state.text;
-  if (await act(cardNode, "Applied as tracked changes.",
-    () => word.applyRedline(text, suggestion.redline.ops))) schedule();
+  await act(cardNode, "Applied as tracked changes.",
+    () => word.applyRedline(text, suggestion.redline.ops));
 }
 
 async function insertFallback(suggestion, cardNode, fallback) {
   const text = state.text;
-  if (await act(cardNode, `Fallback inserted as tracked changes: ${fallback.label}.`,
-    () => word.insertFallback(text, fallback))) schedule();
+  await act(cardNode, `Fallback inserted as tracked changes: ${fallback.label}.`,
+    () => word.insertFallback(text, fallback));
 }
 
 async function comment(suggestion, cardNode) {
   const title = render.TOPIC_TITLES[suggestion.topic] || suggestion.topic;
   const verdict = render.VERDICT_LABELS[suggestion.verdict] ?? suggestion.verdict;
   await act(cardNode, "Comment added.",
-    () => word.addComment(state.text, `Playbook, ${title} (${verdict}): ${suggestion.reason}`));
+    () => word.addComment(state.text, `Playbook, ${title} (${verdict}): ${suggestion.reason}`),
+    { recheck: false });
 }
 
 async function dismissCard(suggestion, cardNode) {
