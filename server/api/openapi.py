@@ -87,8 +87,9 @@ SCHEMAS: dict[str, Schema] = {
     "SuggestRequest": {
         "type": "object", "required": ["text"],
         "properties": {
-            "text": {"type": "string", "minLength": 1,
-                     "description": "The paragraph as it stands (REDLINE_MAX_TEXT_CHARS)."},
+            "text": {"type": "string", "minLength": 1, "maxLength": 20_000, "pattern": r"\S",
+                     "description": "The paragraph as it stands, not blank; at most "
+                                    "REDLINE_MAX_TEXT_CHARS characters (default 20,000)."},
             "perspective": _ref("Perspective"),
         },
     },
