@@ -21,6 +21,9 @@ from pathlib import Path
 import torch
 from docx import Document
 
+from server.adapters.review_docx import open_document, review_paragraphs
+from server.core.engine import SuggestionEngine
+from server.core.matching import units
 from server.core.topics import Perspective
 from server.review import review_document
 from server.services import build_engine
@@ -101,6 +104,15 @@ def _clause(rng: random.Random, seed: int, number: int) -> str:
     return f"{'. '.join(sentences)} (Section {seed}.{number})."
 
 
+def _encode_alone(engine: SuggestionEngine, data: bytes) -> tuple[int, float]:
+    """How long the model alone takes on a document's units (the floor for a review)."""
+    texts = [p.text for p in review_paragraphs(open_document(data)) if p.text.strip()]
+    unit_texts = [u for t in texts for u in units(t, engine.embedder)]
+    started = time.perf_counter()
+    engine.embedder.embed(unit_texts)
+    return len(unit_texts), time.perf_counter() - started
+
+
 def main() -> int:
     """Load once, review fresh documents, print the timings and the machine."""
     options = argparse.ArgumentParser(description=__doc__)
@@ -121,11 +133,14 @@ def main() -> int:
         timings.append(time.perf_counter() - started)
         assert result.paragraphs == PARAGRAPHS, result.paragraphs
         issues, applied = len(result.issues), sum(i.applied for i in result.issues)
+    encode = _encode_alone(engine, contract(args.runs + 1))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, torch threads "
-          f"{torch.get_num_threads()}, python {platform.python_version()}")
+          f"{torch.get_num_threads()}, python {platform.python_version()}, load average "
+          f"{os.getloadavg()[0]:.1f} (other processes share the cores)")
     print(f"engine load (model + bank, cache {settings.cache_dir}): {load:.1f} s")
     print(f"review of {PARAGRAPHS} paragraphs, {args.runs} fresh documents: "
           + ", ".join(f"{t:.2f} s" for t in timings))
+    print(f"model encode alone of a fresh document's {encode[0]} units: {encode[1]:.2f} s")
     median = statistics.median(timings)
     print(f"median {median:.2f} s ({1000 * median / PARAGRAPHS:.1f} ms/paragraph), "
           f"last run: {issues} issues, {applied} redlines applied; goal <= {GOAL_SECONDS:.0f} s: "

@@ -65,8 +65,9 @@ def review_document(data: bytes, engine: SuggestionEngine, perspective: Perspect
     The document is always marked up (so each issue knows whether its redline was applied);
     `markup=False` only skips serialising it, for callers that want the issues alone.
     """
-    document = open_document(data, limits or DocxLimits())
-    paragraphs = review_paragraphs(document)
+    limits = limits or DocxLimits()
+    document = open_document(data, limits)
+    paragraphs = review_paragraphs(document, limits)
     suggestions = _suggest(engine, paragraphs, perspective, progress)
     writer = Markup(document, author, when or datetime.now(UTC))
     issues: list[Issue] = []

@@ -82,11 +82,14 @@ class DocxLimits:
     """Bounds checked on the zip directory before anything is decompressed.
 
     REDLINE_MAX_DOCX_UNCOMPRESSED (bytes, default 200 MB) bounds the sum of the parts' sizes;
-    REDLINE_MAX_DOCX_PARTS (default 2000) bounds how many parts the zip may hold.
+    REDLINE_MAX_DOCX_PARTS (default 2000) bounds how many parts the zip may hold;
+    REDLINE_MAX_REVIEW_PARAGRAPHS (default 5000) bounds the paragraphs with text, so one
+    upload cannot hold a worker for many minutes.
     """
 
     max_uncompressed: int = 200 * 1024 * 1024
     max_members: int = 2_000
+    max_paragraphs: int = 5_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DocxLimits:
@@ -94,7 +97,8 @@ class DocxLimits:
         env = os.environ if env is None else env
         defaults = cls()
         return cls(_whole(env, "REDLINE_MAX_DOCX_UNCOMPRESSED", defaults.max_uncompressed),
-                   _whole(env, "REDLINE_MAX_DOCX_PARTS", defaults.max_members))
+                   _whole(env, "REDLINE_MAX_DOCX_PARTS", defaults.max_members),
+                   _whole(env, "REDLINE_MAX_REVIEW_PARAGRAPHS", defaults.max_paragraphs))
 
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:
@@ -202,12 +206,19 @@ def _ole_directory_names(data: bytes) -> set[str]:
     return names
 
 
-def review_paragraphs(document: WordDocument) -> list[ReviewParagraph]:
+def review_paragraphs(document: WordDocument, limits: DocxLimits | None = None
+                      ) -> list[ReviewParagraph]:
     """The body's paragraphs in document order, table cells included, with their text."""
     found: list[ReviewParagraph] = []
     for element in _body_paragraphs(document):
         text = paragraph_text(element)
         found.append(ReviewParagraph(len(found), text, _is_plain(element), element))
+    most = (limits or DocxLimits()).max_paragraphs
+    with_text = sum(1 for p in found if p.text.strip())
+    if with_text > most:
+        raise UnreadableDocument(
+            f"The document has {with_text} paragraphs; the limit for one review is {most}.",
+            "too-large")
     return found
 
 

@@ -376,10 +376,20 @@ def test_too_many_parts_is_refused() -> None:
     assert refused.value.kind == "too-large"
 
 
+def test_too_many_paragraphs_is_refused() -> None:
+    document = open_document(sample.sample_bytes())
+    with_text = sum(1 for p in review_paragraphs(document) if p.text.strip())
+    assert len(review_paragraphs(document, DocxLimits(max_paragraphs=with_text))) > with_text
+    with pytest.raises(UnreadableDocument, match="paragraphs") as refused:
+        review_paragraphs(document, DocxLimits(max_paragraphs=with_text - 1))
+    assert refused.value.kind == "too-large"
+
+
 def test_limits_come_from_the_environment() -> None:
     limits = DocxLimits.from_env({"REDLINE_MAX_DOCX_UNCOMPRESSED": "1000",
-                                  "REDLINE_MAX_DOCX_PARTS": "7"})
-    assert limits == DocxLimits(max_uncompressed=1000, max_members=7)
+                                  "REDLINE_MAX_DOCX_PARTS": "7",
+                                  "REDLINE_MAX_REVIEW_PARAGRAPHS": "9"})
+    assert limits == DocxLimits(max_uncompressed=1000, max_members=7, max_paragraphs=9)
     assert DocxLimits.from_env({}) == DocxLimits()
     with pytest.raises(ValueError, match="REDLINE_MAX_DOCX_PARTS"):
         DocxLimits.from_env({"REDLINE_MAX_DOCX_PARTS": "lots"})
