@@ -8,6 +8,8 @@ command -v soffice >/dev/null || need+=(libreoffice-writer)
 command -v xmllint >/dev/null || need+=(libxml2-utils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v redis-server >/dev/null || need+=(redis-server)  # rate-limit store tests
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)  # deploy/nginx check
+command -v systemd-analyze >/dev/null || need+=(systemd)  # deploy/systemd check
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing system packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2

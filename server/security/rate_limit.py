@@ -117,6 +117,7 @@ class RedisBuckets:
         self._policy = policy
         self._client = client
         self._script = client.register_script(_TAKE)
+        self._warned = -60.0
 
     def close(self) -> None:
         """Release the connections."""
@@ -136,7 +137,10 @@ class RedisBuckets:
             allowed, wait = self._script(keys=[self.PREFIX + client],
                                          args=[self._policy.rate, self._policy.capacity])
         except Exception as error:  # availability over strictness: rate limits are a guard
-            log.warning("rate limit store unavailable: %s", type(error).__name__)
+            now = time.monotonic()
+            if now - self._warned >= 60:  # once a minute, not once a request
+                self._warned = now
+                log.warning("rate limit store unavailable: %s", type(error).__name__)
             return Decision(True)
         return Decision(bool(int(allowed)), float(wait))
 
