@@ -254,17 +254,16 @@ def _segments(ops: Iterable[Op]) -> list[_Segment]:
 
 def _absorb_small_equalities(segments: list[_Segment]) -> None:
     """Merge changes separated by punctuation, spaces or one word into one change."""
-    merged = True
-    while merged:
-        merged = False
-        for k in range(1, len(segments) - 1):
-            left, kept, right = segments[k - 1], segments[k], segments[k + 1]
-            if (isinstance(left, _Change) and isinstance(kept, str)
-                    and isinstance(right, _Change) and _absorbable(kept, left, right)):
-                segments[k - 1:k + 2] = [_Change(left.delete + kept + right.delete,
-                                                 left.insert + kept + right.insert)]
-                merged = True
-                break
+    k = 1
+    while k < len(segments) - 1:
+        left, kept, right = segments[k - 1], segments[k], segments[k + 1]
+        if (isinstance(left, _Change) and isinstance(kept, str)
+                and isinstance(right, _Change) and _absorbable(kept, left, right)):
+            segments[k - 1:k + 2] = [_Change(left.delete + kept + right.delete,
+                                             left.insert + kept + right.insert)]
+            k = max(1, k - 2)  # the grown change may now absorb the run before it
+        else:
+            k += 1
 
 
 def _absorbable(kept: str, left: _Change, right: _Change) -> bool:
