@@ -116,6 +116,33 @@ test("Insert fallback moves the paragraph to the first fallback, tracked", async
   assert.deepEqual(problems, []);
 });
 
+test("Comment adds the playbook's reason as a Word comment on the paragraph", async (t) => {
+  const [expected] = await suggestionFor(RISKY);
+  const { page } = await openPane(t);
+  await cursorTo(page, 1);
+  const card = page.locator('article.card[data-topic="training-use"]');
+  await card.locator('button[data-action="comment"]').click();
+  await card.locator(".notice.done").waitFor();
+  const comments = await word(page, "fakeWord.comments");
+  assert.equal(comments.length, 1);
+  assert.equal(comments[0].anchor, RISKY);
+  assert.ok(comments[0].text.endsWith(expected.reason));
+  assert.equal(await word(page, "fakeWord.acceptedText(1)"), RISKY, "a comment changes no text");
+});
+
+test("a slow answer shows progress after 300 ms, and hides it when the cards arrive", async (t) => {
+  const { page } = await openPane(t);
+  await page.waitForFunction(() => document.querySelector("#status").textContent !== "");
+  await page.route(`${BASE}/api/v1/suggest`, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  await cursorTo(page, 1);
+  await page.locator("#progress").waitFor({ state: "visible" });
+  await page.locator('article.card[data-topic="training-use"]').waitFor();
+  assert.equal(await page.locator("#progress").isVisible(), false);
+});
+
 test("Apply is refused when the paragraph changed after the suggestion", async (t) => {
   const { page } = await openPane(t);
   await cursorTo(page, 1);
