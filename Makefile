@@ -56,5 +56,9 @@ screenshot: $(STAMP) system-deps $(E2E_MODULES)
 eval: $(STAMP)
 	$(PY) -m eval.run
 
+# 32 clients against gunicorn on loopback: load, 20,000-request soak, a killed worker (bounded)
+loadtest: $(STAMP)
+	$(PY) -m bench.loadtest --out bench/loadtest.json
+
 clean:
 	rm -rf $(VENV) .dev .pytest_cache .mypy_cache .ruff_cache
