@@ -147,7 +147,8 @@ OPERATIONS: dict[str, dict[str, Schema]] = {
             {**_QUERY, "name": "topic", "schema": _ref("Topic")},
             {**_QUERY, "name": "perspective", "schema": _ref("Perspective")},
         ],
-        "responses": {"200": _json({"type": "object"}), **ERRORS},
+        "responses": {"200": _json({"type": "object", "required": ["clauses"], "properties": {
+            "clauses": {"type": "array", "items": _ref("Position")}}}), **ERRORS},
     }},
     "/api/v1/clauses/search": {"get": {
         "summary": "Natural-language search over the clause bank and loaded precedents.",
