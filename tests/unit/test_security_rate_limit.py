@@ -7,12 +7,16 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import redis
 
+from server import create_app
 from server.security.rate_limit import MemoryBuckets, Policy, RedisBuckets, buckets_for
+from server.settings import Settings
+from tests.fakes import HashingEmbedder
 
 
 class Clock:
@@ -154,3 +158,19 @@ def test_redis_buckets_refill_and_expire(redis_url: str, opened: list[RedisBucke
     with redis.Redis.from_url(redis_url) as client:
         ttl = client.pttl(RedisBuckets.PREFIX + "key:refill")
     assert 0 < ttl <= 1100  # idle buckets vanish once they would be full again
+
+
+def test_two_replicas_share_a_clients_limit_through_redis(redis_url: str,
+                                                         settings: Settings) -> None:
+    configured = replace(settings, redis_url=redis_url, rate_limit_per_minute=60,
+                         rate_limit_burst=2)
+    replicas = [create_app(configured, embedder=HashingEmbedder(), load="now")
+                for _ in range(2)]
+    text = {"text": "The provider may use customer data to train its models."}
+    statuses = [replicas[n % 2].test_client().post("/api/v1/suggest", json=text).status_code
+                for n in range(3)]
+    assert statuses == [200, 200, 429]
+    for replica in replicas:
+        buckets = replica.extensions["clausewise.security"].buckets
+        assert isinstance(buckets, RedisBuckets)
+        buckets.close()
