@@ -53,13 +53,21 @@ logger_class = "server.serving.GunicornLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 
-def on_starting(server: object) -> None:
-    """Refuse to serve an unauthenticated API on a network address."""
+def refuse_exposure(binds: list[str]) -> None:
+    """Exit (status 2) rather than serve an unauthenticated API on a network address."""
     try:
-        check_exposure(server.cfg.bind, Settings.from_env())  # type: ignore[attr-defined]
+        check_exposure(binds, Settings.from_env())
     except Exposed as error:
         print(f"clausewise: not starting: {error}", file=sys.stderr)
         sys.exit(2)
+
+
+refuse_exposure(bind)  # now, before the model loads, for the bind set here or in GUNICORN_BIND
+
+
+def on_starting(server: object) -> None:
+    """Check again once command-line options (-b) have been applied."""
+    refuse_exposure(server.cfg.bind)  # type: ignore[attr-defined]
 
 
 def post_fork(server: object, worker: object) -> None:

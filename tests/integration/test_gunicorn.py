@@ -179,11 +179,17 @@ def test_gunicorn_refuses_a_missing_model(tmp_path: Path) -> None:
     assert "not starting" in result.stderr and "no-such-model" in result.stderr
 
 
-def test_gunicorn_refuses_a_network_address_without_authentication(tmp_path: Path) -> None:
-    result = run_to_exit(gunicorn_command("-b", f"0.0.0.0:{free_port()}"), tmp_path)
+@pytest.mark.parametrize("where", ["environment", "command line"])
+def test_gunicorn_refuses_a_network_address_without_authentication(tmp_path: Path,
+                                                                   where: str) -> None:
+    address = f"0.0.0.0:{free_port()}"
+    if where == "environment":  # refused before the model loads
+        result = run_to_exit(gunicorn_command(), tmp_path, GUNICORN_BIND=address)
+    else:  # -b is only known once gunicorn has read its options: refused before listening
+        result = run_to_exit(gunicorn_command("-b", address), tmp_path)
     assert result.returncode == 2, result.stderr
     assert "REDLINE_ALLOW_ANONYMOUS" in result.stderr
-    assert "Booting worker" not in result.stderr
+    assert "Listening at" not in result.stderr and "Booting worker" not in result.stderr
 
 
 def serve_command(*args: str) -> list[str]:
