@@ -35,6 +35,7 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_ROUTES = 64
 MAX_SLOTS = 64  # processes: gunicorn workers over the server's lifetime, reusing dead ones
 UNMATCHED = "(unmatched)"
+_UNREAD = frozenset({401, 403, 413, 429})
 OTHER = "(other)"
 
 _COUNTS = len(METHODS) * len(STATUSES)
@@ -191,15 +192,17 @@ def _log_request(route: str, status: int, seconds: float) -> None:
     """One line per request: what, how it went and how long; sizes and a hash, never text."""
     if not log.isEnabledFor(logging.INFO):
         return
-    size, digest = _content_summary()
+    size, digest = _content_summary(status)
     who = g.get("principal")
     log.info("%s %s %d %.1fms chars=%s sha=%s id=%s client=%s", request.method, route, status,
              seconds * 1000, size, digest, g.get("request_id", "-"),
              who.subject if who is not None else "-")
 
 
-def _content_summary() -> tuple[str, str]:
+def _content_summary(status: int) -> tuple[str, str]:
     """Length and short sha256 of the request's text (JSON 'text', or the 'q' query)."""
+    if status in _UNREAD:  # refused before the body was read: do not parse it now
+        return f"{request.content_length or 0}B", "-"
     try:
         text: str | None = None
         if request.is_json and request.content_length:
