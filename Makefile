@@ -56,6 +56,12 @@ screenshot: $(STAMP) system-deps $(E2E_MODULES)
 eval: $(STAMP)
 	$(PY) -m eval.run
 
+# Clause search on ACORD (train and valid splits, read in place from the shared data folder).
+ACORD ?= ../shared/data/acord
+acord: $(STAMP)
+	$(PY) -m server search-bench --corpus $(ACORD)/corpus.jsonl --queries $(ACORD)/queries.jsonl \
+	  --qrels $(ACORD)/qrels/train.tsv $(ACORD)/qrels/valid.tsv
+
 # 32 clients against gunicorn on loopback: load, 20,000-request soak, a killed worker (bounded)
 loadtest: $(STAMP)
 	$(PY) -m bench.loadtest --out bench/loadtest.json

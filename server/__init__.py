@@ -29,10 +29,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     state = Services(settings)
     app.extensions[EXTENSION] = state
 
-    from server.api import clauses, health, review, suggest, taskpane
+    from server.api import clauses, health, review, search, suggest, taskpane
 
     app.register_blueprint(health.bp)
     app.register_blueprint(suggest.bp)
+    app.register_blueprint(search.bp)  # /clauses/search, before /clauses/<id>
     app.register_blueprint(clauses.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(taskpane.bp)

@@ -61,6 +61,17 @@ def review(args: argparse.Namespace) -> int:
     return run_review_command(args)
 
 
+def search_bench(args: argparse.Namespace) -> int:
+    """Measure clause search on a BEIR-format benchmark (see server/search_bench.py)."""
+    from server.adapters.embedding import SentenceTransformerEmbedder
+    from server.search_bench import run
+    from server.services import FileVectorCache
+
+    settings = Settings.from_env()
+    return run(args, SentenceTransformerEmbedder(settings.model),
+               FileVectorCache(settings.cache_dir))
+
+
 def parser() -> argparse.ArgumentParser:
     """The CLI's arguments; each subcommand names its handler."""
     root = argparse.ArgumentParser(prog="python -m server", description=__doc__)
@@ -87,6 +98,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default=Settings.from_env().public_url,
                    help="the service's public HTTPS URL (default: REDLINE_PUBLIC_URL)")
     p.set_defaults(handler=manifest)
+
+    p = commands.add_parser("search-bench", help="measure clause search on a BEIR benchmark")
+    from server.search_bench import add_arguments as add_search_bench_arguments
+
+    add_search_bench_arguments(p)
+    p.set_defaults(handler=search_bench)
 
     from server.bank_cli import add_commands as add_bank_commands
 

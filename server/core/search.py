@@ -1,0 +1,214 @@
+"""Clause search: find playbook positions and precedent clauses for a lawyer's query.
+
+Method (chosen on ACORD train, checked on valid; figures in BENCHMARKS.md):
+- semantic evidence: a document is read as passages (sentence-aligned windows of at most
+  `Tuning.window` model tokens, so long clauses are not truncated); its semantic score is the
+  best cosine between the query and any of its passages (max-pooling), because a long clause
+  is relevant when one part of it answers the query, and a mean would dilute that part.
+- lexical evidence: BM25 over the whole document (exact terms such as "New York" or
+  "carve-out" that embeddings blur).
+- fusion: each score is standardised over the candidates (z-score, so neither scale
+  dominates) and the two are added with `Tuning.semantic_weight`.
+
+Playbook positions are documents whose passages are their model language and exemplars,
+so a query phrased like a counterparty's draft still finds the position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from server.core.bank import Position
+from server.core.bm25 import BM25, terms
+from server.core.embedding import Embedder, Vectors, windows
+from server.core.matching import VectorCache
+
+Scores = NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """Something search can return: a playbook position or a precedent clause."""
+
+    kind: str  # "position" or "precedent"
+    id: str
+    text: str
+    passages: tuple[str, ...] = ()  # extra text read semantically (a position's exemplars)
+    topic: str | None = None
+    label: str | None = None
+    perspective: str | None = None
+    kind_of_position: str | None = None  # preferred, fallback or unacceptable
+
+
+def position_document(position: Position) -> Document:
+    """A playbook position as a search document: its language plus its exemplars."""
+    return Document(kind="position", id=position.id, text=position.text,
+                    passages=position.exemplars, topic=position.topic, label=position.label,
+                    perspective=position.perspective.value,
+                    kind_of_position=position.kind.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Search's knobs, set on ACORD train (see `python -m server search-bench`)."""
+
+    window: int = 128  # model tokens per passage
+    semantic_weight: float = 0.7  # lexical weight is 1 - semantic_weight
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One ranked document, with the evidence behind its score."""
+
+    document: Document
+    score: float  # fused, in [0, 1] for display
+    semantic: float  # best passage cosine
+    lexical: float  # BM25
+    matched_terms: tuple[str, ...]
+    best_passage: str
+
+
+class SearchIndex:
+    """Passage embeddings and a BM25 index over a fixed list of documents."""
+
+    def __init__(self, documents: Sequence[Document], embedder: Embedder,
+                 cache: VectorCache | None = None, tuning: Tuning | None = None) -> None:
+        self.documents = tuple(documents)
+        self.embedder = embedder
+        self.tuning = tuning or Tuning()
+        passages, owner = split_passages(self.documents, embedder, self.tuning.window)
+        self.passages = tuple(passages)
+        self.owner = np.asarray(owner, dtype=np.intp)
+        self.vectors = cached_vectors(embedder, passages, cache, f"w{self.tuning.window}")
+        self.bm25 = BM25([_lexical_text(d) for d in self.documents])
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def allowed(self, topic: str | None = None, perspective: str | None = None
+                ) -> NDArray[np.bool_] | None:
+        """Which documents a filter keeps: a topic keeps its positions only (precedents carry
+        no topic); a perspective keeps that side's positions and every precedent."""
+        if topic is None and perspective is None:
+            return None
+        return np.array([
+            (topic is None or d.topic == topic)
+            and (perspective is None or d.perspective in (None, perspective))
+            for d in self.documents], dtype=np.bool_)
+
+    def semantic_scores(self, query_vector: Vectors) -> Scores:
+        """Each document's best passage cosine with the query (max-pooling)."""
+        return max_pool(self.vectors @ query_vector, self.owner, len(self.documents))
+
+    def lexical_scores(self, query: str) -> Scores:
+        """Each document's BM25 score for the query."""
+        return self.bm25.scores(query)
+
+    def scores(self, query: str, query_vector: Vectors | None = None,
+               candidates: NDArray[np.intp] | None = None) -> tuple[Scores, Scores, Scores]:
+        """Fused, semantic and lexical scores of the candidates (default: all documents)."""
+        if query_vector is None:
+            query_vector = self.embedder.embed([query])[0]
+        semantic = self.semantic_scores(query_vector)
+        lexical = self.lexical_scores(query)
+        if candidates is not None:
+            semantic, lexical = semantic[candidates], lexical[candidates]
+        fused = fuse(semantic, lexical, self.tuning.semantic_weight)
+        return fused, semantic, lexical
+
+    def search(self, query: str, limit: int = 10,
+               allowed: NDArray[np.bool_] | None = None) -> list[Hit]:
+        """The best `limit` documents for the query, best first, among the allowed ones."""
+        candidates = (np.arange(len(self.documents)) if allowed is None
+                      else np.flatnonzero(allowed))
+        if candidates.size == 0 or not query.strip():
+            return []
+        query_vector = self.embedder.embed([query])[0]
+        fused, semantic, lexical = self.scores(query, query_vector, candidates)
+        order = np.argsort(-fused, kind="stable")[:limit]
+        display = _display_scores(fused)
+        query_terms = set(terms(query))
+        return [self._hit(int(candidates[i]), float(display[i]), float(semantic[i]),
+                          float(lexical[i]), query_terms, query_vector) for i in order]
+
+    def _hit(self, row: int, score: float, semantic: float, lexical: float,
+             query_terms: set[str], query_vector: Vectors) -> Hit:
+        document = self.documents[row]
+        mine = np.flatnonzero(self.owner == row)
+        best = int(mine[np.argmax(self.vectors[mine] @ query_vector)])
+        matched = tuple(t for t in dict.fromkeys(terms(_lexical_text(document)))
+                        if t in query_terms)
+        return Hit(document, score, semantic, lexical, matched, self.passages[best])
+
+
+def split_passages(documents: Sequence[Document], embedder: Embedder, window: int
+                   ) -> tuple[list[str], list[int]]:
+    """Every document's passages (windows of its text, then its extra passages) and owners."""
+    passages: list[str] = []
+    owner: list[int] = []
+    for row, document in enumerate(documents):
+        for text in (document.text, *document.passages):
+            for piece in windows(text, embedder, window):
+                passages.append(piece)
+                owner.append(row)
+    return passages, owner
+
+
+def max_pool(passage_scores: Scores, owner: NDArray[np.intp], count: int) -> Scores:
+    """The best passage score of each of `count` documents."""
+    out = np.full(count, -np.inf, dtype=np.float32)
+    np.maximum.at(out, owner, passage_scores.astype(np.float32))
+    return out
+
+
+def standardise(scores: Scores) -> Scores:
+    """Scores as z-scores over the candidates (all zero when they do not vary)."""
+    spread = float(scores.std())
+    if spread < 1e-9:
+        return np.zeros_like(scores, dtype=np.float32)
+    return np.asarray((scores - scores.mean()) / spread, dtype=np.float32)
+
+
+def fuse(semantic: Scores, lexical: Scores, semantic_weight: float) -> Scores:
+    """Weighted sum of the standardised semantic and lexical scores."""
+    return np.asarray(semantic_weight * standardise(semantic)
+                      + (1 - semantic_weight) * standardise(lexical), dtype=np.float32)
+
+
+def cached_vectors(embedder: Embedder, texts: Sequence[str], cache: VectorCache | None,
+                   tag: str) -> Vectors:
+    """Embeddings of the passages, from the cache when it holds them for this model."""
+    if not texts:
+        return np.zeros((0, 1), dtype=np.float32)
+    key = _cache_key(embedder.name, tag, texts)
+    vectors = cache.load(key) if cache else None
+    if vectors is None or vectors.shape[0] != len(texts):
+        vectors = embedder.embed(texts)
+        if cache:
+            cache.save(key, vectors)
+    return vectors
+
+
+def _cache_key(model: str, tag: str, texts: Sequence[str]) -> str:
+    """A file-safe key from the model, the passage setting and a digest of the texts."""
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode())
+        digest.update(b"\0")
+    safe_model = "".join(c if c.isalnum() else "-" for c in model)
+    return f"search-{safe_model}-{tag}-{digest.hexdigest()[:24]}"
+
+
+def _lexical_text(document: Document) -> str:
+    """What BM25 reads: the label, the text and any extra passages."""
+    return " ".join(filter(None, (document.label, document.text, *document.passages)))
+
+
+def _display_scores(fused: Scores) -> Scores:
+    """Fused scores squashed into [0, 1] for the response (a logistic of the z-score sum)."""
+    return np.asarray(1.0 / (1.0 + np.exp(-fused)), dtype=np.float32)

@@ -1,0 +1,247 @@
+"""`python -m server search-bench`: clause search measured on a BEIR-format benchmark (ACORD).
+
+Protocol (as in the ACORD paper): for each query, rank the clauses rated for it (every listed
+pair was rated); NDCG@5 and NDCG@10 with linear gains (the rating 0..4), and precision@5 at
+3, 4 and 5 stars (a rating of stars - 1, so 3 stars is a rating >= 2). The full-corpus figures
+rank every clause of the corpus, with unrated clauses counted as rating 0.
+
+Printed for plain BM25, plain embeddings (cosine, the model truncating long clauses) and the
+shipped method (server/core/search.py), on the same data in one run, plus query latency.
+Clause text is only read; what is written to disk is the cache of passage vectors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from server.core.bm25 import BM25
+from server.core.embedding import Embedder, Vectors
+from server.core.matching import VectorCache
+from server.core.search import Document, Scores, SearchIndex, Tuning, cached_vectors, fuse
+
+STARS = (3, 4, 5)
+Ratings = dict[str, dict[str, int]]  # query id -> clause id -> rating 0..4
+Ranker = Callable[[int, str], Scores]  # (query number, query text) -> a score per clause
+
+
+@dataclass(frozen=True)
+class Query:
+    """A benchmark query."""
+
+    id: str
+    text: str
+    split: str
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Mean metrics over a split's queries, in percent."""
+
+    ndcg5: float
+    ndcg10: float
+    precision5: dict[int, float]  # by star level
+
+
+def read_queries(path: Path) -> list[Query]:
+    """queries.jsonl: {"_id", "text", "metadata": {"split"}}."""
+    queries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            split = (record.get("metadata") or {}).get("split", "")
+            queries.append(Query(record["_id"], record["text"], split))
+    return queries
+
+
+def read_ratings(path: Path) -> Ratings:
+    """A qrels TSV (query-id, corpus-id, score, with a header row; ids may be quoted)."""
+    ratings: Ratings = {}
+    with path.open(encoding="utf-8", newline="") as rows:
+        reader = csv.reader(rows, delimiter="\t")
+        next(reader, None)
+        for row in reader:
+            if len(row) >= 3:
+                ratings.setdefault(row[0], {})[row[1]] = int(row[2])
+    return ratings
+
+
+def ndcg(ranked: Sequence[int], rated: Sequence[int], k: int) -> float:
+    """NDCG@k with linear gains: `ranked` are the ratings in ranked order, `rated` all known."""
+    def dcg(gains: Sequence[int]) -> float:
+        return sum(g / math.log2(i + 2) for i, g in enumerate(gains[:k]))
+
+    ideal = dcg(sorted(rated, reverse=True))
+    return dcg(ranked) / ideal if ideal > 0 else 0.0
+
+
+def precision(ranked: Sequence[int], stars: int, k: int = 5) -> float:
+    """Share of the top k rated at least `stars` stars (rating = stars - 1)."""
+    return sum(1 for g in ranked[:k] if g >= stars - 1) / k
+
+
+def evaluate(rank: Ranker, queries: Sequence[Query], ratings: Ratings, ids: Sequence[str],
+             full_corpus: bool) -> Figures:
+    """Mean metrics of one ranker over the queries that have ratings."""
+    row_of = {d: i for i, d in enumerate(ids)}
+    n5, n10, p5 = [], [], {s: [] for s in STARS}  # type: ignore[var-annotated]
+    for number, query in enumerate(queries):
+        known = ratings.get(query.id)
+        if not known:
+            continue
+        scores = rank(number, query.text)
+        if full_corpus:
+            rows = np.arange(len(ids))
+        else:
+            rows = np.array([row_of[c] for c in known if c in row_of])
+        order = rows[np.argsort(-scores[rows], kind="stable")][:10]
+        ranked = [known.get(ids[r], 0) for r in order]
+        n5.append(ndcg(ranked, list(known.values()), 5))
+        n10.append(ndcg(ranked, list(known.values()), 10))
+        for stars in STARS:
+            p5[stars].append(precision(ranked, stars))
+    return Figures(100 * float(np.mean(n5)), 100 * float(np.mean(n10)),
+                   {s: 100 * float(np.mean(v)) for s, v in p5.items()})
+
+
+def _row(name: str, figures: Figures) -> str:
+    stars = "  ".join(f"{figures.precision5[s]:5.1f}" for s in STARS)
+    return f"  {name:<34} {figures.ndcg5:6.1f} {figures.ndcg10:7.1f}  {stars}"
+
+
+HEADER = f"  {'method':<34} {'NDCG@5':>6} {'NDCG@10':>7}  {'P@5 3*':>5} {'4*':>5} {'5*':>5}"
+
+
+@dataclass
+class Bench:
+    """The corpus, its indexes and the queries' embeddings, built once per run."""
+
+    documents: list[Document]
+    embedder: Embedder
+    cache: VectorCache | None
+    queries: list[Query]
+
+    def __post_init__(self) -> None:
+        self.ids = [d.id for d in self.documents]
+        self.bm25 = BM25([d.text for d in self.documents])
+        self.query_vectors = self.embedder.embed([q.text for q in self.queries])
+        # plain embeddings: one vector per clause, the model truncating what overflows its window
+        self.plain = cached_vectors(self.embedder, [d.text for d in self.documents],
+                                    self.cache, "plain")
+        self.indexes: dict[int, SearchIndex] = {}
+
+    def index(self, tuning: Tuning) -> SearchIndex:
+        """The passage index for this tuning's window (embedded once, then cached)."""
+        if tuning.window not in self.indexes:
+            self.indexes[tuning.window] = SearchIndex(self.documents, self.embedder, self.cache,
+                                                      tuning)
+        return self.indexes[tuning.window]
+
+    def rankers(self, tuning: Tuning) -> dict[str, Ranker]:
+        """Plain BM25, plain embeddings and the shipped method."""
+        index = self.index(tuning)
+
+        def shipped(number: int, text: str) -> Scores:
+            semantic = index.semantic_scores(self.query_vectors[number])
+            return fuse(semantic, index.lexical_scores(text), tuning.semantic_weight)
+
+        return {
+            "plain BM25": lambda _n, text: self.bm25.scores(text),
+            "plain embeddings (cosine)": lambda n, _t: self.plain @ self.query_vectors[n],
+            f"shipped (w={tuning.window}, sem={tuning.semantic_weight:.2f})": shipped,
+        }
+
+    def sweep(self, windows: Sequence[int], weights: Sequence[float]) -> dict[str, Ranker]:
+        """Variants of the shipped method, for choosing its knobs on train."""
+        variants: dict[str, Ranker] = {}
+        for window in windows:
+            index = self.index(replace(Tuning(), window=window))
+            for weight in weights:
+                variants[f"w={window} sem={weight:.2f}"] = _fused(index, self.query_vectors,
+                                                                    weight)
+        return variants
+
+
+def _fused(index: SearchIndex, query_vectors: Vectors, weight: float) -> Ranker:
+    def rank(number: int, text: str) -> Scores:
+        return fuse(index.semantic_scores(query_vectors[number]), index.lexical_scores(text),
+                    weight)
+    return rank
+
+
+def latency(index: SearchIndex, queries: Sequence[Query], rounds: int = 3) -> tuple[float, float]:
+    """p50 and p95 milliseconds of a full search (embed the query, score all, top 10)."""
+    times = []
+    for _ in range(rounds):
+        for query in queries:
+            start = time.perf_counter()
+            index.search(query.text, limit=10)
+            times.append(1000 * (time.perf_counter() - start))
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+
+
+def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None) -> int:
+    """Print the figures for each qrels file, then the latency of the shipped method."""
+    from server.adapters.precedents import read_precedents
+
+    documents = read_precedents(Path(args.corpus))
+    queries = read_queries(Path(args.queries))
+    if args.split:
+        queries = [q for q in queries if q.split == args.split]
+    tuning = Tuning(**({"window": args.window} if args.window else {}),
+                    **({"semantic_weight": args.semantic_weight}
+                       if args.semantic_weight is not None else {}))
+    started = time.perf_counter()
+    bench = Bench(documents, embedder, cache, queries)
+    rankers = bench.rankers(tuning)
+    if args.sweep:
+        rankers |= bench.sweep(args.sweep_windows, args.sweep_weights)
+    print(f"corpus: {len(documents)} clauses, {len(queries)} queries, "
+          f"indexed in {time.perf_counter() - started:.0f} s")
+    for path in args.qrels:
+        ratings = read_ratings(Path(path))
+        chosen = [q for q in queries if q.id in ratings]
+        split = Path(path).stem
+        rated_counts = [len(ratings[q.id]) for q in chosen]
+        for full in (False, True):
+            scope = ("full corpus, unrated = 0" if full
+                     else f"rated clauses per query, mean {statistics.mean(rated_counts):.0f}")
+            print(f"\n{split}: {len(chosen)} queries, {scope}")
+            print(HEADER)
+            for name, rank in rankers.items():
+                print(_row(name, evaluate(_by_query(rank, queries, chosen), chosen, ratings,
+                                          bench.ids, full)))
+    p50, p95 = latency(bench.index(tuning), queries)
+    print(f"\nlatency of the shipped search over {len(documents)} clauses "
+          f"(embed query + score all + top 10): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    return 0
+
+
+def _by_query(rank: Ranker, queries: Sequence[Query], chosen: Sequence[Query]) -> Ranker:
+    """A ranker indexed by position in `chosen`, calling one indexed by position in `queries`."""
+    position = {q.id: i for i, q in enumerate(queries)}
+    return lambda n, text: rank(position[chosen[n].id], text)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The subcommand's options."""
+    p.add_argument("--corpus", required=True, help="BEIR corpus.jsonl (or its folder)")
+    p.add_argument("--queries", required=True, help="BEIR queries.jsonl")
+    p.add_argument("--qrels", required=True, nargs="+", help="one or more qrels TSV files")
+    p.add_argument("--split", help="only queries whose metadata split is this (e.g. valid)")
+    p.add_argument("--window", type=int, help="passage window in model tokens")
+    p.add_argument("--semantic-weight", type=float, help="weight of embeddings in the fusion")
+    p.add_argument("--sweep", action="store_true", help="also print variants (for tuning)")
+    p.add_argument("--sweep-windows", type=int, nargs="+", default=[128, 254])
+    p.add_argument("--sweep-weights", type=float, nargs="+",
+                   default=[0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 1.0])
