@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from server import create_app
 from server.api.security import OFFICE_JS
+from server.serving import scrub
 from server.settings import Settings
 from tests.fakes import HashingEmbedder
 
@@ -150,3 +151,10 @@ def test_trusted_proxy_gives_the_real_client_address(settings: Settings) -> None
 def test_rate_limit_zero_switches_it_off(settings: Settings, limit: int) -> None:
     client = build(settings, rate_limit_per_minute=limit, rate_limit_burst=1).test_client()
     assert {client.post("/api/v1/suggest", json=TEXT).status_code for _ in range(4)} == {200}
+
+
+def test_server_log_scrubbing_removes_query_strings() -> None:
+    line = "Invalid HTTP request line: 'GET /api/v1/clauses/search?q=secret%20clause HTTP/1.1'"
+    assert scrub(line) == ("Invalid HTTP request line: 'GET /api/v1/clauses/search"
+                           "?(query omitted) HTTP/1.1'")
+    assert scrub("GET /healthz") == "GET /healthz"
