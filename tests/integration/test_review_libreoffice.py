@@ -29,6 +29,8 @@ from server.adapters.review_docx import ReviewParagraph, open_document, review_p
 from server.core.engine import SuggestionEngine
 from server.core.topics import Perspective
 from server.review import ReviewResult, review_document
+from server.services import build_engine
+from server.settings import Settings
 from tests import review_samples as sample
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -51,11 +53,24 @@ class Witnessed:
 
 
 @pytest.fixture(scope="module")
-def witnessed(real_engine: SuggestionEngine, tmp_path_factory: pytest.TempPathFactory
+def review_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                  ) -> SuggestionEngine:
+    """The session's real engine on the built-in bank (shared when conftest offers one)."""
+    try:
+        shared: SuggestionEngine = request.getfixturevalue("real_engine")
+        return shared
+    except pytest.FixtureLookupError:
+        embedder = request.getfixturevalue("real_embedder")
+        settings = Settings(cache_dir=tmp_path_factory.mktemp("review-cache"))
+        return build_engine(settings, embedder)
+
+
+@pytest.fixture(scope="module")
+def witnessed(review_engine: SuggestionEngine, tmp_path_factory: pytest.TempPathFactory
               ) -> Witnessed:
     """Review the sample, then read input and output through one LibreOffice."""
     data = sample.sample_bytes()
-    result = review_document(data, real_engine, Perspective.CUSTOMER, author=AUTHOR)
+    result = review_document(data, review_engine, Perspective.CUSTOMER, author=AUTHOR)
     assert result.document is not None
     folder = tmp_path_factory.mktemp("review-lo")
     source, target = folder / "in.docx", folder / "out.docx"
