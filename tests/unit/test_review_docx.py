@@ -414,3 +414,37 @@ def test_text_boxes_are_not_reviewed_but_table_cells_are() -> None:
     assert "Text box clause." not in texts
     host_paragraph = next(p for p in paragraphs if p.text.startswith("Host."))
     assert host_paragraph.text == "Host." and not host_paragraph.editable
+
+
+_FIELD_PARAGRAPHS = {
+    "hyperlink": ('<w:p {}><w:r><w:t xml:space="preserve">See </w:t></w:r><w:hyperlink '
+                  'w:anchor="terms"><w:r><w:t>the terms</w:t></w:r></w:hyperlink>'
+                  '<w:r><w:t>.</w:t></w:r></w:p>', "See the terms."),
+    "simple field": ('<w:p {}><w:r><w:t xml:space="preserve">Page </w:t></w:r><w:fldSimple '
+                     'w:instr=" PAGE "><w:r><w:t>4</w:t></w:r></w:fldSimple></w:p>', "Page 4"),
+    "complex field": ('<w:p {}><w:r><w:t xml:space="preserve">As in clause </w:t></w:r>'
+                      '<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText '
+                      'xml:space="preserve"> REF _Ref1 \\r </w:instrText></w:r><w:r><w:fldChar '
+                      'w:fldCharType="separate"/></w:r><w:r><w:t>7.2</w:t></w:r><w:r><w:fldChar'
+                      ' w:fldCharType="end"/></w:r></w:p>', "As in clause 7.2"),
+    "format change": ('<w:p {}><w:r><w:rPr><w:b/><w:rPrChange w:id="3" w:author="A"><w:rPr/>'
+                      '</w:rPrChange></w:rPr><w:t>Bold now.</w:t></w:r></w:p>', "Bold now."),
+}
+
+
+@pytest.mark.parametrize("kind", list(_FIELD_PARAGRAPHS))
+def test_fields_links_and_format_changes_are_read_but_only_commented(kind: str) -> None:
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    xml, text = _FIELD_PARAGRAPHS[kind]
+    document = Document()
+    document.element.body.insert(0, parse_xml(xml.format(nsdecls("w"))))
+    markup, paragraphs = _open(save_document(document))
+    assert paragraphs[0].text == text
+    assert not paragraphs[0].editable
+    assert not markup.redline(paragraphs[0], (Op("delete", text), Op("insert", "Other.")))
+    markup.comment(paragraphs[0], ["needs-review"])
+    out = save_document(markup.document)
+    assert _rejected(out)[0] == _accepted(out)[0]  # no tracked change was written
+    assert [c.text for c in Document(io.BytesIO(out)).comments] == ["needs-review"]
