@@ -59,6 +59,8 @@ class Tuning:
 
     window: int = 128  # model tokens per passage
     semantic_weight: float = 0.7  # lexical weight is 1 - semantic_weight
+    feedback_docs: int = 0  # top documents whose best passages move the query (0: off)
+    feedback_weight: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,8 @@ class SearchIndex:
         passages, owner = split_passages(self.documents, embedder, self.tuning.window)
         self.passages = tuple(passages)
         self.owner = np.asarray(owner, dtype=np.intp)
+        # passages are in document order: document i owns passages bounds[i]:bounds[i + 1]
+        self.bounds = np.searchsorted(self.owner, np.arange(len(self.documents) + 1))
         self.vectors = cached_vectors(embedder, passages, cache, f"w{self.tuning.window}")
         self.bm25 = BM25([_lexical_text(d) for d in self.documents])
 
@@ -109,17 +113,41 @@ class SearchIndex:
         """Each document's BM25 score for the query."""
         return self.bm25.scores(query)
 
+    def with_tuning(self, tuning: Tuning) -> SearchIndex:
+        """The same passages and vectors under other fusion knobs (same window only)."""
+        if tuning.window != self.tuning.window:
+            raise ValueError("a different window needs a new index")
+        twin = object.__new__(SearchIndex)
+        twin.__dict__.update(self.__dict__, tuning=tuning)
+        return twin
+
     def scores(self, query: str, query_vector: Vectors | None = None,
                candidates: NDArray[np.intp] | None = None) -> tuple[Scores, Scores, Scores]:
         """Fused, semantic and lexical scores of the candidates (default: all documents)."""
         if query_vector is None:
             query_vector = self.embedder.embed([query])[0]
-        semantic = self.semantic_scores(query_vector)
-        lexical = self.lexical_scores(query)
-        if candidates is not None:
-            semantic, lexical = semantic[candidates], lexical[candidates]
+        if candidates is None:
+            candidates = np.arange(len(self.documents))
+        lexical = self.lexical_scores(query)[candidates]
+        semantic = self.semantic_scores(query_vector)[candidates]
         fused = fuse(semantic, lexical, self.tuning.semantic_weight)
+        if self.tuning.feedback_docs > 0:
+            top = candidates[np.argsort(-fused, kind="stable")[:self.tuning.feedback_docs]]
+            query_vector = self.feedback(query_vector, top)
+            semantic = self.semantic_scores(query_vector)[candidates]
+            fused = fuse(semantic, lexical, self.tuning.semantic_weight)
         return fused, semantic, lexical
+
+    def feedback(self, query_vector: Vectors, top: NDArray[np.intp]) -> Vectors:
+        """The query moved toward the best passages of the top documents (Rocchio)."""
+        best = [self._best_passage(int(row), query_vector) for row in top]
+        moved = query_vector + self.tuning.feedback_weight * self.vectors[best].mean(axis=0)
+        return np.asarray(moved / np.linalg.norm(moved), dtype=np.float32)
+
+    def _best_passage(self, row: int, query_vector: Vectors) -> int:
+        """The passage number of the document's passage closest to the query."""
+        start, end = self.bounds[row], self.bounds[row + 1]
+        return int(start + np.argmax(self.vectors[start:end] @ query_vector))
 
     def search(self, query: str, limit: int = 10,
                allowed: NDArray[np.bool_] | None = None) -> list[Hit]:
@@ -129,18 +157,18 @@ class SearchIndex:
         if candidates.size == 0 or not query.strip():
             return []
         query_vector = self.embedder.embed([query])[0]
-        fused, semantic, lexical = self.scores(query, query_vector, candidates)
+        fused, _, lexical = self.scores(query, query_vector, candidates)
         order = np.argsort(-fused, kind="stable")[:limit]
         display = _display_scores(fused)
         query_terms = set(terms(query))
-        return [self._hit(int(candidates[i]), float(display[i]), float(semantic[i]),
-                          float(lexical[i]), query_terms, query_vector) for i in order]
+        return [self._hit(int(candidates[i]), float(display[i]), float(lexical[i]),
+                          query_terms, query_vector) for i in order]
 
-    def _hit(self, row: int, score: float, semantic: float, lexical: float,
-             query_terms: set[str], query_vector: Vectors) -> Hit:
+    def _hit(self, row: int, score: float, lexical: float, query_terms: set[str],
+             query_vector: Vectors) -> Hit:
         document = self.documents[row]
-        mine = np.flatnonzero(self.owner == row)
-        best = int(mine[np.argmax(self.vectors[mine] @ query_vector)])
+        best = self._best_passage(row, query_vector)
+        semantic = float(self.vectors[best] @ query_vector)  # the query as typed
         matched = tuple(t for t in dict.fromkeys(terms(_lexical_text(document)))
                         if t in query_terms)
         return Hit(document, score, semantic, lexical, matched, self.passages[best])

@@ -135,3 +135,23 @@ def test_passage_vectors_are_cached_without_text(tmp_path: Path) -> None:
     other_window = HashingEmbedder()
     SearchIndex(CORPUS, other_window, cache, Tuning(window=32))
     assert other_window.calls != []  # a different window is different passages
+
+
+def test_feedback_moves_the_query_toward_the_top_documents_best_passages() -> None:
+    searched = index(feedback_docs=1, feedback_weight=1.0)
+    query = HashingEmbedder().embed(["escrow release"])[0]
+    moved = searched.feedback(query, np.array([0]))
+    assert np.linalg.norm(moved) == pytest.approx(1.0)
+    escrow = searched.vectors[searched._best_passage(0, query)]
+    assert float(moved @ escrow) > float(query @ escrow)
+    # with feedback on, the ranking still puts the escrow clause first
+    assert searched.search("escrow release when the licensor is insolvent")[0].document.id == (
+        "long")
+
+
+def test_retuning_shares_the_vectors_but_not_a_window() -> None:
+    searched = index()
+    twin = searched.with_tuning(Tuning(window=16, semantic_weight=0.0))
+    assert twin.vectors is searched.vectors and twin.tuning.semantic_weight == 0.0
+    with pytest.raises(ValueError):
+        searched.with_tuning(Tuning(window=32))

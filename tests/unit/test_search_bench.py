@@ -104,4 +104,17 @@ def test_run_prints_every_method_for_every_split(tmp_path: Path,
     # each of these made-up queries has its best clause found by BM25 at rank 1
     assert all(row.split()[2] == "100.0" for row in rows)
     assert out.count("  shipped (") == 4
-    assert "latency of the shipped search over 5 clauses" in out and "p95" in out
+    assert "latency of the shipped search over 5 clauses" in out
+    assert "  wall p50 " in out and "  CPU  p50 " in out
+
+
+def test_sweep_prints_the_variants(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args([*made_up_benchmark(tmp_path), "--window", "16", "--sweep",
+                              "--sweep-windows", "16", "--sweep-weights", "0.5",
+                              "--sweep-feedback", "2:0.5"])
+    assert run(args, HashingEmbedder(), None) == 0
+    out = capsys.readouterr().out
+    for row in ("  w=16 max-pooled embeddings only", "  w=16 sem=0.50 ", "prf=2x0.50"):
+        assert out.count(row) == 4
