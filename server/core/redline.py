@@ -11,9 +11,10 @@ How `propose` builds a redline, and why (a lawyer judges a redline by how little
      sentences sharing most words with the target is edited toward it by a word diff, so shared
      words stay; any other offending run is struck. Every other sentence is untouched, and the
      edited sentence keeps its own ending ("; and", ";", no stop) so list structure survives.
-   - replace-sentence: as edit-sentence, but the word diff would need more than two separate
-     changes and keep under 40% of the sentence's words, or need more than four changes; one
-     struck and one inserted sentence read more clearly than a sentence shredded into fragments.
+   - replace-sentence: as edit-sentence, but the word diff would keep under 40% of the
+     sentence's words (25% when it needs only one or two changes), or need more than four
+     changes; one struck and one inserted sentence read more clearly than a sentence shredded
+     into fragments, or than a rewrite that keeps a stray "any" or "shall".
    - carve-out: no sentence offends on its own (what is wrong is what the paragraph lacks), so
      nothing is struck: "Notwithstanding the foregoing, <target>" is inserted after the last
      sentence on the target's subject (sharing at least half as many content words with it as
@@ -50,6 +51,7 @@ _DMP_KIND: dict[int, OpKind] = {0: "equal", -1: "delete", 1: "insert"}
 
 # An edit toward the target is shown word by word only while it stays readable.
 MIN_WORDS_KEPT = 0.4
+MIN_WORDS_KEPT_FEW_CHANGES = 0.25  # with one or two changes, less kept still reads well
 MAX_CHANGE_RUNS = 4
 # Kept words this small between two changes at least as long are chaff: the changes merge.
 # Modal verbs and "not" are never chaff in a contract.
@@ -540,7 +542,7 @@ def propose_many(paragraph: str, targets: Sequence[str], offends: Callable[[str]
 def _propose(reading: _Reading, target: str) -> Redline:
     paragraph = reading.paragraph
     target = target.strip()
-    offending = [i for i in reading.body if reading.offending[i]]
+    offending = _with_lists(reading, [i for i in reading.body if reading.offending[i]])
     if not target and not offending or _contains(paragraph, target):
         return _redline([Op("equal", paragraph)], "no-change",
                         "The paragraph already contains the playbook language.")
@@ -549,6 +551,25 @@ def _propose(reading: _Reading, target: str) -> Redline:
     if len(offending) == len(reading.body) > 1:
         return _replace_paragraph(reading, target)
     return _edit_sentences(reading, target, offending)
+
+
+def _with_lists(reading: _Reading, offending: list[int]) -> list[int]:
+    """Offending sentences, where one introducing a list (ends with ":") brings its items.
+
+    A lead-in such as "You agree that the AI Features:" means nothing without its items, and
+    an edit to it alone would leave the items hanging.
+    """
+    chosen = set(offending)
+    for i in offending:
+        if not reading.text(i).endswith(":"):
+            continue
+        for j in range(i + 1, len(reading.sentences)):
+            if reading.sentences[j].label_start < 0:
+                break
+            chosen.add(j)
+            if not _LIST_END.search(reading.text(j)) and not reading.text(j).endswith(":"):
+                break  # the list's last item
+    return sorted(chosen)
 
 
 def _contains(paragraph: str, target: str) -> bool:
@@ -615,20 +636,24 @@ def _strike_span(paragraph: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-_TAIL = re.compile(r"(?:[.;:,!?]|[.;:,]\s+(?:and|or|and/or))$")
+_LIST_END = re.compile(r"[;,](?:\s+(?:and|or|and/or))?$")
+_ENDED = re.compile(r"[.;:,!?][\"'”’)\]]*$")
+_TARGET_END = re.compile(r"[.;:!?]$")
 
 
 def _edit_toward(text: str, target: str) -> tuple[list[Op], bool]:
-    """The text edited toward the target, keeping its own ending; True when wholly replaced."""
-    tail = _TAIL.search(text)
-    target_tail = _TAIL.search(target)
-    if (tail.group() if tail else "") != (target_tail.group() if target_tail else ""):
-        text_core = text[:tail.start()] if tail else text
-        target = target[:target_tail.start()] if target_tail else target
-        end = [Op("equal", text[len(text_core):])]
-        text = text_core
-    else:
-        end = []
+    """The text edited toward the target, keeping its own ending; True when wholly replaced.
+
+    A list item's ending ("; and", ",") or the lack of any closing punctuation is the
+    counterparty's structure: it stays, and the target's full stop gives way.
+    """
+    end: list[Op] = []
+    tail = _LIST_END.search(text)
+    if tail or not _ENDED.search(text):
+        kept = tail.group() if tail else ""
+        end = [Op("equal", kept)]
+        text = text[:len(text) - len(kept)]
+        target = _TARGET_END.sub("", target)
     edit = list(word_diff(text, target, keep_spacing=True))
     if _readable(edit):
         # one change that takes most of the sentence is a replacement in all but name
@@ -646,8 +671,9 @@ def whole_change(before: str, after: str) -> tuple[Op, ...]:
 
 def _readable(ops: Sequence[Op]) -> bool:
     """Whether a word-by-word edit reads well: few changes, or enough of the sentence kept."""
-    runs = change_runs(ops)
-    return runs <= 2 or (words_kept(ops) >= MIN_WORDS_KEPT and runs <= MAX_CHANGE_RUNS)
+    runs, kept = change_runs(ops), words_kept(ops)
+    return runs <= MAX_CHANGE_RUNS and (
+        kept >= MIN_WORDS_KEPT or runs <= 2 and kept >= MIN_WORDS_KEPT_FEW_CHANGES)
 
 
 def _replace_paragraph(reading: _Reading, target: str) -> Redline:
@@ -688,8 +714,12 @@ def _rider_anchor(reading: _Reading, target: str) -> int | None:
     overlaps = {i: _overlap(reading.text(i), target) for i in body}
     best = max(overlaps.values(), default=0)
     relevant = [i for i in body if best and overlaps[i] * 2 >= best]
-    if relevant and _TERMINAL.search(reading.text(relevant[-1])):
-        return relevant[-1]
+    anchor = relevant[-1] if relevant else None
+    following = anchor + 1 if anchor is not None else 0
+    if (anchor is not None and _TERMINAL.search(reading.text(anchor))
+            and not (following < len(reading.sentences)
+                     and reading.sentences[following].label_start >= 0)):
+        return anchor  # (never between a list's items)
     return body[-1] if body else None
 
 

@@ -36,22 +36,27 @@ def conform(target: str, paragraph: str) -> str:
 
 def party_name(text: str, names: Sequence[str]) -> str | None:
     """The name the text most uses for a party (earliest on a tie), or None."""
-    counts = {n: len(re.findall(rf"\b{n}\b", text)) for n in names}
-    used = [n for n in names if counts[n]]
+    uses = {n: [m.start() for m in _name(n).finditer(text)] for n in names}
+    used = [n for n in names if uses[n]]
     if not used:
         return None
-    return max(used, key=lambda n: (counts[n], -text.index(n)))
+    return max(used, key=lambda n: (len(uses[n]), -uses[n][0]))
+
+
+def _name(name: str) -> re.Pattern[str]:
+    """The name as a whole word, as written or in capitals ("PROVIDER" in a disclaimer)."""
+    return re.compile(rf"\b(?:{name}|{name.upper()})\b")
 
 
 def _rename(target: str, paragraph: str, names: Sequence[str], pronouns: re.Pattern[str],
             forms: tuple[str, str, str]) -> str:
     """The target with its name for one party replaced by the paragraph's."""
     ours = party_name(target, names)
-    if ours is None or re.search(rf"\b{ours}\b", paragraph):
+    if ours is None or _name(ours).search(paragraph):
         return target
     theirs = party_name(paragraph, names)
     if theirs is not None:
-        if re.search(rf"\b{theirs}\b", target):
+        if _name(theirs).search(target):
             return target  # the target already uses that name, perhaps for someone else
         return _replace_name(target, paragraph, ours, _noun(theirs, paragraph))
     if pronouns.search(paragraph):
@@ -67,15 +72,16 @@ def _replace_name(target: str, paragraph: str, name: str,
     word after it, if any; when it returns None the target is left as it was.
     """
     out, pos = [], 0
-    for match in re.finditer(rf"\b{name}(?P<poss>['’]s)?\b", target):
+    for match in re.finditer(rf"\b(?P<word>{name}|{name.upper()})(?P<poss>['’][sS])?\b", target):
         follows = re.match(r"\s+([A-Z]\w*)", target[match.end():])
         compound = follows.group(1) if follows and not match.group("poss") else ""
-        if compound and f"{name} {compound}" in paragraph:
+        if compound and re.search(rf"\b{match.group('word')} {compound}\b", paragraph):
             continue  # "Customer Data" stays when the paragraph says "Customer Data" itself
         new = replacement(match, compound)
         if new is None:
             return target
-        out.append(target[pos:match.start()] + new)
+        shouting = match.group("word").isupper()  # "VENDOR DISCLAIMS" in a capitalised clause
+        out.append(target[pos:match.start()] + (new.upper() if shouting else new))
         pos = match.end()
     out.append(target[pos:])
     return "".join(out)
@@ -83,13 +89,15 @@ def _replace_name(target: str, paragraph: str, name: str,
 
 def _noun(theirs: str, paragraph: str) -> Callable[[re.Match[str], str], str]:
     """The paragraph's name, with "the" before it when the paragraph always writes one."""
-    uses = [m.start() for m in re.finditer(rf"\b{theirs}\b(?!\s+[A-Z])", paragraph)]
-    article = bool(uses) and all(re.search(r"\b[Tt]he\s+$", paragraph[:at]) for at in uses)
+    uses = [m.start() for m in _name(theirs).finditer(paragraph)
+            if not re.match(r"\s+[A-Z]", paragraph[m.end():])]  # not in a compound
+    article = bool(uses) and all(re.search(r"\b(?:[Tt]he|THE)\s+$", paragraph[:at])
+                                 for at in uses)
 
     def rename(match: re.Match[str], compound: str) -> str:
         before = match.string[:match.start()]
         name = theirs + (match.group("poss") or "")
-        if not article or compound or re.search(r"\b(?:[Tt]he|[Aa]n?|[Ee]ach)\s+$", before):
+        if not article or compound or re.search(r"(?i)\b(?:the|an?|each)\s+$", before):
             return name
         return _cased("the", before) + " " + name
 
@@ -102,7 +110,7 @@ def _to_pronouns(target: str, paragraph: str, name: str, forms: tuple[str, str, 
 
     def pronoun(match: re.Match[str], compound: str) -> str | None:
         before, after = target[:match.start()], target[match.end():]
-        if re.search(r"\b(?:[Tt]he|[Aa]n?|[Ee]ach)\s+$", before):
+        if re.search(r"(?i)\b(?:the|an?|each)\s+$", before):
             return None  # "the we"
         if compound:  # "Customer Data" -> "your Data" only when the paragraph says so
             own = re.search(rf"\b({possessive}|{possessive.capitalize()}) {compound}\b",

@@ -183,3 +183,28 @@ def test_measures_count_kept_words_and_change_runs() -> None:
 def test_html_marks_changes_and_escapes_text() -> None:
     ops = (Op("equal", "a <b> & "), Op("delete", "\"c\""), Op("insert", "d\n"))
     assert redline_html(ops) == "a &lt;b&gt; &amp; <del>&quot;c&quot;</del><ins>d\n</ins>"
+
+
+def test_a_list_lead_in_that_offends_brings_its_items() -> None:
+    paragraph = ("Fees are fixed. You agree that the AI Features: (a) may train on your data; "
+                 "(b) may keep your data; and (c) may share it. Notices go by email.")
+    redline = propose(paragraph, TRAINING, lambda s: s.startswith("You agree"))
+    assert redline.text == "Fees are fixed. " + TRAINING + " Notices go by email."
+
+
+def test_a_rider_never_lands_between_list_items() -> None:
+    paragraph = "Provider shall:\n(a) use Client Data to improve models.\n(b) invoice monthly."
+    redline = propose(paragraph, TRAINING, lambda s: False)
+    assert redline.strategy == "carve-out"
+    assert redline.text.startswith(paragraph)  # appended after the last item
+
+
+def test_a_sentence_without_a_full_stop_does_not_gain_one() -> None:
+    redline = propose("Provider may use Client Data to train models", TRAINING, lambda s: True)
+    assert not redline.text.endswith(".")
+
+
+def test_a_capitalised_disclaimer_names_its_parties_too() -> None:
+    paragraph = "PROVIDER DOES NOT WARRANT OUTPUTS. CLIENT RELIES ON THEM AT ITS OWN RISK."
+    redline = propose(paragraph, "Vendor warrants Outputs to Customer.", lambda s: False)
+    assert "Provider warrants Outputs to Client." in redline.text
