@@ -36,6 +36,8 @@ PIECES = ["Provider", "Client", "Customer", "Vendor", "we", "you", "your", "may"
 contract_text = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
 any_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=60)
 texts = st.one_of(contract_text, any_text)
+# no deadline: speed is measured in bench/, never in unit tests
+untimed = settings(deadline=None)
 offends_functions = st.functions(like=lambda sentence: True, returns=st.booleans(), pure=True)
 
 
@@ -47,6 +49,7 @@ def assert_well_formed(ops: Sequence[Op]) -> None:
         assert (left.op, right.op) != ("insert", "delete")
 
 
+@untimed
 @given(texts, texts)
 def test_word_diff_reconstructs_both_texts(before: str, after: str) -> None:
     ops = word_diff(before, after)
@@ -55,11 +58,13 @@ def test_word_diff_reconstructs_both_texts(before: str, after: str) -> None:
     assert_well_formed(ops)
 
 
+@untimed
 @given(texts, texts)
 def test_word_diff_never_splits_a_word(before: str, after: str) -> None:
     assert words_split(word_diff(before, after)) == 0
 
 
+@untimed
 @given(texts, texts)
 def test_keeping_spacing_changes_only_whitespace_of_the_result(before: str, after: str) -> None:
     ops = word_diff(before, after, keep_spacing=True)
@@ -69,6 +74,7 @@ def test_keeping_spacing_changes_only_whitespace_of_the_result(before: str, afte
     assert words_split(ops) == 0
 
 
+@untimed
 @given(texts)
 def test_a_text_against_itself_is_all_kept(text: str) -> None:
     ops = word_diff(text, text)
@@ -76,8 +82,8 @@ def test_a_text_against_itself_is_all_kept(text: str) -> None:
     assert words_kept(ops) == 1.0 and change_runs(ops) == 0
 
 
+@settings(deadline=None, max_examples=300)
 @given(texts, texts, offends_functions)
-@settings(max_examples=300)
 def test_propose_keeps_the_invariants_for_any_offends(
         paragraph: str, target: str, offends: Callable[[str], bool]) -> None:
     redline = propose(paragraph, target, offends)
@@ -90,6 +96,7 @@ def test_propose_keeps_the_invariants_for_any_offends(
     assert 0.0 <= words_kept(redline.ops) <= 1.0
 
 
+@untimed
 @given(texts, st.lists(texts, min_size=1, max_size=3), offends_functions)
 def test_propose_many_matches_propose_one_by_one(
         paragraph: str, targets: list[str], offends: Callable[[str], bool]) -> None:
@@ -97,6 +104,7 @@ def test_propose_many_matches_propose_one_by_one(
         propose(paragraph, t, offends) for t in targets]
 
 
+@untimed
 @given(texts, texts)
 def test_char_diff_reconstructs_both_texts(before: str, after: str) -> None:
     ops = char_diff(before, after)
@@ -104,6 +112,7 @@ def test_char_diff_reconstructs_both_texts(before: str, after: str) -> None:
     assert_well_formed(ops)
 
 
+@untimed
 @given(st.lists(st.builds(Op, st.sampled_from(["equal", "delete", "insert"]), texts)))
 def test_normalize_keeps_both_texts_and_merges(ops: list[Op]) -> None:
     merged = normalize(ops)
@@ -112,6 +121,7 @@ def test_normalize_keeps_both_texts_and_merges(ops: list[Op]) -> None:
     assert_well_formed(merged)
 
 
+@untimed
 @given(texts, texts)
 def test_html_holds_only_our_tags_and_escapes_the_rest(before: str, after: str) -> None:
     ops = word_diff(before, after)
