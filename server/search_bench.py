@@ -28,7 +28,7 @@ import numpy as np
 from server.core.bm25 import BM25
 from server.core.embedding import Embedder, Vectors
 from server.core.matching import VectorCache
-from server.core.search import Document, Scores, SearchIndex, Tuning, cached_vectors
+from server.core.search import Document, Scores, SearchIndex, Tuning, cached_vectors, fuse
 
 STARS = (3, 4, 5)
 Ratings = dict[str, dict[str, int]]  # query id -> clause id -> rating 0..4
@@ -174,7 +174,31 @@ class Bench:
         for docs, weight in feedback:
             tuning = replace(base, feedback_docs=docs, feedback_weight=weight)
             variants[describe(tuning)] = self.ranker(tuning)
+        index = self.index(base)
+        variants[f"w={base.window} reciprocal-rank fusion"] = self._reciprocal_rank(index)
+        variants[f"w={base.window} best window + whole clause, sem="
+                 f"{base.semantic_weight:.2f}"] = self._with_whole(index, base.semantic_weight)
         return variants
+
+    def _reciprocal_rank(self, index: SearchIndex, k: int = 60) -> Ranker:
+        """Reciprocal-rank fusion of max-pooled embeddings and BM25 (the usual alternative)."""
+        def rank(n: int, text: str) -> Scores:
+            fused = np.zeros(len(index), dtype=np.float32)
+            semantic = index.semantic_scores(self.query_vectors[n])
+            for scores in (semantic, index.lexical_scores(text)):
+                ranks = np.empty(len(scores), dtype=np.float32)
+                ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+                fused += 1.0 / (k + ranks)
+            return fused
+        return rank
+
+    def _with_whole(self, index: SearchIndex, weight: float) -> Ranker:
+        """The best window's cosine averaged with the whole clause's (truncated) cosine."""
+        def rank(n: int, text: str) -> Scores:
+            query = self.query_vectors[n]
+            semantic = (index.semantic_scores(query) + self.plain @ query) / 2
+            return fuse(semantic, index.lexical_scores(text), weight)
+        return rank
 
 
 def describe(tuning: Tuning) -> str:

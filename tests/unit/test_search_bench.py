@@ -116,5 +116,6 @@ def test_sweep_prints_the_variants(tmp_path: Path, capsys: pytest.CaptureFixture
                               "--sweep-feedback", "2:0.5"])
     assert run(args, HashingEmbedder(), None) == 0
     out = capsys.readouterr().out
-    for row in ("  w=16 max-pooled embeddings only", "  w=16 sem=0.50 ", "prf=2x0.50"):
+    for row in ("  w=16 max-pooled embeddings only", "  w=16 sem=0.50 ", "prf=2x0.50",
+                "reciprocal-rank fusion", "best window + whole clause"):
         assert out.count(row) == 4
