@@ -11,6 +11,7 @@ How `propose` builds a redline, and why (a lawyer judges a redline by how little
      sentences sharing most words with the target is edited toward it by a word diff, so shared
      words stay; any other offending run is struck. Every other sentence is untouched, and the
      edited sentence keeps its own ending ("; and", ";", no stop) so list structure survives.
+     A lead-in that offends ("You agree that the AI Features:") brings its list items along.
    - replace-sentence: as edit-sentence, but the word diff would keep under 40% of the
      sentence's words (25% when it needs only one or two changes), or need more than four
      changes; one struck and one inserted sentence read more clearly than a sentence shredded
@@ -18,7 +19,8 @@ How `propose` builds a redline, and why (a lawyer judges a redline by how little
    - carve-out: no sentence offends on its own (what is wrong is what the paragraph lacks), so
      nothing is struck: "Notwithstanding the foregoing, <target>" is inserted after the last
      sentence on the target's subject (sharing at least half as many content words with it as
-     the closest one does), so the rider overrides all of them; else at the paragraph's end.
+     the closest one does), so the rider overrides all of them; else (or when that would split
+     a list) at the paragraph's end.
    - replace-paragraph: every sentence of a paragraph of several offends; its body (not its number
      or heading) becomes the target, by word diff when readable, else struck and inserted whole.
    - no-change: the paragraph already contains the target language.
@@ -27,7 +29,9 @@ How `propose` builds a redline, and why (a lawyer judges a redline by how little
    separated only by spaces or punctuation become one ("thirty (30)" -> "sixty (60)"), as do
    changes separated by connectives no longer than either change ("Inputs or Outputs" ->
    "Prompts or Results"); a bracket opened inside a change is closed inside it. Substantive kept
-   words ("train", "Client Data") and line breaks are never folded into a change.
+   words ("train", "Client Data") and line breaks are never folded into a change. Spaces are
+   not diffed (they would align words with blanks); between kept words the counterparty's own
+   spacing (a double space after a full stop) is kept.
 Every redline satisfies: equal + delete texts give the paragraph; equal + insert give `text`;
 no op is empty; neighbouring ops differ in kind (deletes come before inserts within a change).
 """
