@@ -68,7 +68,10 @@ def _build(app: Flask, state: SearchState, engine: SuggestionEngine) -> None:
         documents = [position_document(p) for p in engine.bank.positions()]
         if settings.precedents is not None:
             documents += read_precedents(settings.precedents)
-        index = SearchIndex(documents, engine.embedder, FileVectorCache(settings.cache_dir))
+        # the bank index already embedded every position's text and exemplars whole
+        known = dict(zip(engine.index.texts, engine.index.vectors, strict=True))
+        index = SearchIndex(documents, engine.embedder, FileVectorCache(settings.cache_dir),
+                            known=known)
         with state.lock:
             if state.engine is engine:
                 state.index = index

@@ -17,7 +17,7 @@ so a query phrased like a counterparty's draft still finds the position.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,7 +79,8 @@ class SearchIndex:
     """Passage embeddings and a BM25 index over a fixed list of documents."""
 
     def __init__(self, documents: Sequence[Document], embedder: Embedder,
-                 cache: VectorCache | None = None, tuning: Tuning | None = None) -> None:
+                 cache: VectorCache | None = None, tuning: Tuning | None = None,
+                 known: Mapping[str, Vectors] | None = None) -> None:
         self.documents = tuple(documents)
         self.embedder = embedder
         self.tuning = tuning or Tuning()
@@ -88,7 +89,7 @@ class SearchIndex:
         self.owner = np.asarray(owner, dtype=np.intp)
         # passages are in document order: document i owns passages bounds[i]:bounds[i + 1]
         self.bounds = np.searchsorted(self.owner, np.arange(len(self.documents) + 1))
-        self.vectors = cached_vectors(embedder, passages, cache, f"w{self.tuning.window}")
+        self.vectors = cached_vectors(embedder, passages, cache, f"w{self.tuning.window}", known)
         self.bm25 = BM25([_lexical_text(d) for d in self.documents])
 
     def __len__(self) -> int:
@@ -209,17 +210,29 @@ def fuse(semantic: Scores, lexical: Scores, semantic_weight: float) -> Scores:
 
 
 def cached_vectors(embedder: Embedder, texts: Sequence[str], cache: VectorCache | None,
-                   tag: str) -> Vectors:
-    """Embeddings of the passages, from the cache when it holds them for this model."""
+                   tag: str, known: Mapping[str, Vectors] | None = None) -> Vectors:
+    """Embeddings of the passages, from the cache when it holds them for this model.
+
+    `known` holds vectors already computed by this embedder for whole texts (the bank index
+    has every exemplar), so only the rest is embedded.
+    """
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)
     key = _cache_key(embedder.name, tag, texts)
     vectors = cache.load(key) if cache else None
     if vectors is None or vectors.shape[0] != len(texts):
-        vectors = embedder.embed(texts)
+        vectors = _embed_unknown(embedder, texts, known or {})
         if cache:
             cache.save(key, vectors)
     return vectors
+
+
+def _embed_unknown(embedder: Embedder, texts: Sequence[str], known: Mapping[str, Vectors]
+                   ) -> Vectors:
+    """Vectors of the texts, embedding only those `known` does not hold."""
+    todo = list(dict.fromkeys(t for t in texts if t not in known))
+    fresh = dict(zip(todo, embedder.embed(todo), strict=True)) if todo else {}
+    return np.stack([known[t] if t in known else fresh[t] for t in texts]).astype(np.float32)
 
 
 def _cache_key(model: str, tag: str, texts: Sequence[str]) -> str:

@@ -155,3 +155,14 @@ def test_retuning_shares_the_vectors_but_not_a_window() -> None:
     assert twin.vectors is searched.vectors and twin.tuning.semantic_weight == 0.0
     with pytest.raises(ValueError):
         searched.with_tuning(Tuning(window=32))
+
+
+def test_vectors_already_known_are_not_embedded_again() -> None:
+    short = CORPUS[1:]
+    known = dict(zip([d.text for d in short[:2]], HashingEmbedder().embed(
+        [d.text for d in short[:2]]), strict=True))
+    embedder = HashingEmbedder()
+    seeded = SearchIndex(short, embedder, known=known)
+    assert embedder.calls == [1]  # only the third clause
+    plain = SearchIndex(short, HashingEmbedder())
+    assert np.allclose(seeded.vectors, plain.vectors)
