@@ -13,7 +13,7 @@ server/adapters/review_docx.py) gets the comment with the suggested text instead
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -70,11 +70,12 @@ def review_document(data: bytes, engine: SuggestionEngine, perspective: Perspect
     paragraphs = review_paragraphs(document, limits)
     suggestions = _suggest(engine, paragraphs, perspective, progress)
     writer = Markup(document, author, when or datetime.now(UTC))
+    titles = {t.id: t.title for t in engine.bank.topics}
     issues: list[Issue] = []
     for paragraph, found in zip(paragraphs, suggestions, strict=True):
         flagged = [s for s in found if s.verdict is not Verdict.ACCEPTABLE]
         if flagged:
-            issues.extend(_mark(writer, paragraph, flagged))
+            issues.extend(_mark(writer, paragraph, flagged, titles))
     return ReviewResult(save_document(document) if markup else None, len(paragraphs),
                         tuple(issues))
 
@@ -98,21 +99,23 @@ def _suggest(engine: SuggestionEngine, paragraphs: Sequence[ReviewParagraph],
     return results
 
 
-def _mark(writer: Markup, paragraph: ReviewParagraph, flagged: list[Suggestion]
-          ) -> list[Issue]:
+def _mark(writer: Markup, paragraph: ReviewParagraph, flagged: list[Suggestion],
+          titles: Mapping[str, str]) -> list[Issue]:
     """Tracked changes for the first redline, and one comment explaining every suggestion."""
     first = next((s for s in flagged if s.redline is not None), None)
     applied = first is not None and first.redline is not None and writer.redline(
         paragraph, first.redline.ops)
-    writer.comment(paragraph, comment_lines(flagged, first if applied else None))
+    writer.comment(paragraph, comment_lines(flagged, first if applied else None, titles))
     return [Issue(paragraph.index, s, applied and s is first) for s in flagged]
 
 
-def comment_lines(flagged: Sequence[Suggestion], applied: Suggestion | None) -> list[str]:
+def comment_lines(flagged: Sequence[Suggestion], applied: Suggestion | None,
+                  titles: Mapping[str, str] | None = None) -> list[str]:
     """The comment's paragraphs: per topic the verdict, reason, redline status and fallbacks."""
     lines: list[str] = []
     for suggestion in flagged:
-        lines.append(f"{suggestion.topic}: {suggestion.verdict.value}")
+        title = (titles or {}).get(suggestion.topic, suggestion.topic)
+        lines.append(f"{title} ({suggestion.topic}): {suggestion.verdict.value}")
         lines.append(suggestion.reason)
         if suggestion is applied:
             lines.append("Redline applied as tracked changes.")

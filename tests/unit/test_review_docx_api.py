@@ -260,3 +260,30 @@ def test_cli_refuses_a_missing_input_and_overwriting_the_input(
     assert _run([str(source), "-o", str(source)]) == 2
     assert source.read_bytes() == original
     assert "overwrite" in capsys.readouterr().err
+
+
+def test_each_flagged_paragraph_has_one_comment_with_reasons_and_ranked_fallbacks(
+        app: Flask) -> None:
+    engine = _engine(app)
+    result = review_document(sample.sample_bytes(), engine, Perspective.CUSTOMER,
+                             author="Jane Counsel")
+    assert result.document is not None
+    document = Document(io.BytesIO(result.document))
+    ours = {str(c.comment_id): c for c in document.comments if c.author == "Jane Counsel"}
+    flagged = sorted({i.index for i in result.issues})
+    assert len(ours) == len(flagged)
+    elements = list(document.element.body.iter(f"{W}p"))
+    for index in flagged:
+        anchor = elements[index].find(f"{W}commentRangeStart")
+        assert anchor is not None
+        text = ours[anchor.get(f"{W}id")].text
+        issues = [i for i in result.issues if i.index == index]
+        assert ("Redline applied as tracked changes." in text) is any(i.applied for i in issues)
+        for issue in issues:
+            s = issue.suggestion
+            title = engine.bank.topic(s.topic).title
+            assert f"{title} ({s.topic}): {s.verdict.value}" in text
+            assert s.reason in text
+            ranked = [text.index(f"Fallback {n}, {f.label}: {f.text}")
+                      for n, f in enumerate(s.fallbacks, start=1)]
+            assert ranked == sorted(ranked)
