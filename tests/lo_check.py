@@ -7,6 +7,7 @@ Run with Debian's /usr/bin/python3 (it has python3-uno; the project's venv canno
 against a running `soffice --headless --accept=pipe,name=NAME;urp;`. Prints one JSON object:
 {path: {"accepted": [...], "rejected": [...], "comments": n, "redline_authors": {name: n}}},
 where the lists are the body's paragraph texts in document order, table cells row by row.
+`--pipe NAME --resave IN.docx OUT.docx` saves IN again as LibreOffice writes .docx files.
 This file deliberately shares no code with the project: it is the independent witness.
 """
 
@@ -103,12 +104,26 @@ def read(context, desktop, path: str, command: str):  # type: ignore[no-untyped-
         document.close(True)
 
 
+def resave(desktop, source: str, target: str) -> None:  # type: ignore[no-untyped-def]
+    """Open a .docx and save it again as LibreOffice writes Word files."""
+    document = desktop.loadComponentFromURL(uno.systemPathToFileUrl(source), "_blank", 0,
+                                            (prop("Hidden", True),))
+    try:
+        document.storeToURL(uno.systemPathToFileUrl(target),
+                            (prop("FilterName", "MS Word 2007 XML"),))
+    finally:
+        document.close(True)
+
+
 def main(argv: list[str]) -> int:
-    """Read each file accepted and rejected; print the JSON report."""
+    """Read each file accepted and rejected; print the JSON report (or --resave SRC DST)."""
     if len(argv) < 3 or argv[0] != "--pipe":
         print(__doc__, file=sys.stderr)
         return 2
     context, desktop = connect(argv[1])
+    if argv[2] == "--resave" and len(argv) == 5:
+        resave(desktop, argv[3], argv[4])
+        return 0
     report = {}
     for path in argv[2:]:
         accepted, comments, authors = read(context, desktop, path, ".uno:AcceptAllTrackedChanges")

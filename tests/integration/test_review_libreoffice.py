@@ -17,6 +17,7 @@ import subprocess
 import uuid
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-uno
 
 @dataclass(frozen=True)
 class Witnessed:
-    """The review and what LibreOffice read from the input and the output."""
+    """A review and what LibreOffice read from its input and its output."""
 
     result: ReviewResult
     paragraphs: list[ReviewParagraph]
@@ -66,22 +67,43 @@ def review_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 
 
 @pytest.fixture(scope="module")
-def witnessed(review_engine: SuggestionEngine, tmp_path_factory: pytest.TempPathFactory
-              ) -> Witnessed:
-    """Review the sample, then read input and output through one LibreOffice."""
-    data = sample.sample_bytes()
-    result = review_document(data, review_engine, Perspective.CUSTOMER, author=AUTHOR)
-    assert result.document is not None
+def witnesses(review_engine: SuggestionEngine, tmp_path_factory: pytest.TempPathFactory
+              ) -> dict[str, Witnessed]:
+    """The sample as python-docx writes it and as LibreOffice re-saves it, each reviewed and
+    read back through one LibreOffice."""
     folder = tmp_path_factory.mktemp("review-lo")
-    source, target = folder / "in.docx", folder / "out.docx"
-    source.write_bytes(data)
-    target.write_bytes(result.document)
-    report = _read_with_libreoffice(folder, [source, target])
-    return Witnessed(result, review_paragraphs(open_document(data)), result.document,
-                     report[str(source)], report[str(target)])
+    made = folder / "made.docx"
+    made.write_bytes(sample.sample_bytes())
+    resaved = folder / "resaved.docx"
+    with _libreoffice(folder) as pipe:
+        _lo_check(pipe, "--resave", str(made), str(resaved))
+        inputs = {"python-docx": made, "libreoffice": resaved}
+        results, files = {}, []
+        for name, source in inputs.items():
+            data = source.read_bytes()
+            results[name] = review_document(data, review_engine, Perspective.CUSTOMER,
+                                            author=AUTHOR)
+            target = folder / f"{name}-reviewed.docx"
+            target.write_bytes(results[name].document or b"")
+            files += [source, target]
+        report = json.loads(_lo_check(pipe, *map(str, files)))
+    return {name: Witnessed(results[name],
+                            review_paragraphs(open_document(source.read_bytes())),
+                            results[name].document or b"",
+                            report[str(source)],
+                            report[str(folder / f"{name}-reviewed.docx")])
+            for name, source in inputs.items()}
 
 
-def _read_with_libreoffice(folder: Path, files: list[Path]) -> dict[str, Any]:
+@pytest.fixture(params=["python-docx", "libreoffice"])
+def witnessed(request: pytest.FixtureRequest, witnesses: dict[str, Witnessed]) -> Witnessed:
+    """Each reviewed document in turn: ours, and one written by another program."""
+    return witnesses[request.param]
+
+
+@contextmanager
+def _libreoffice(folder: Path) -> Iterator[str]:
+    """A headless LibreOffice with its own profile, listening on a fresh pipe; ended after."""
     soffice = shutil.which("soffice")
     assert soffice, "LibreOffice is missing: run tools/system-deps.sh"
     pipe = f"clausewise-{uuid.uuid4().hex}"
@@ -91,15 +113,17 @@ def _read_with_libreoffice(folder: Path, files: list[Path]) -> dict[str, Any]:
          f"-env:UserInstallation={profile.as_uri()}", f"--accept=pipe,name={pipe};urp;"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        checked = subprocess.run([SYSTEM_PYTHON, str(LO_CHECK), "--pipe", pipe,
-                                  *map(str, files)],
-                                 capture_output=True, text=True, timeout=240, check=False)
-        assert checked.returncode == 0, checked.stderr[-2000:]
-        report: dict[str, Any] = json.loads(checked.stdout)
-        return report
+        yield pipe
     finally:
         _stop(office)
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def _lo_check(pipe: str, *arguments: str) -> str:
+    checked = subprocess.run([SYSTEM_PYTHON, str(LO_CHECK), "--pipe", pipe, *arguments],
+                             capture_output=True, text=True, timeout=240, check=False)
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    return checked.stdout
 
 
 def _stop(office: subprocess.Popen[bytes]) -> None:
