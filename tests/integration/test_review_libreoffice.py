@@ -1,9 +1,11 @@
 """Whole-document review with the real model, witnessed by LibreOffice.
 
-One document, one LibreOffice start (slow on two cores), several checks: LibreOffice opens the
-input and the output; with all changes accepted the output reads as the engine's suggested text
-for each redlined paragraph (and as before everywhere else); with all changes rejected it reads
-as the input did; the earlier reviewer's changes and comment survive.
+One sample, one LibreOffice start (slow on two cores), several checks. The sample is reviewed as
+python-docx writes it and as LibreOffice re-saves it; LibreOffice opens inputs and outputs; with
+all changes accepted an output reads as the engine's suggested text for each redlined paragraph
+(and as before everywhere else); with all changes rejected it reads as its input did; the earlier
+reviewer's changes and comment survive. A third document carries hand-made edits between kept
+words (the engine's redlines often replace whole sentences), read back the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,15 @@ import pytest
 from docx import Document
 from lxml import etree
 
-from server.adapters.review_docx import ReviewParagraph, open_document, review_paragraphs
+from server.adapters.review_docx import (
+    Markup,
+    ReviewParagraph,
+    open_document,
+    review_paragraphs,
+    save_document,
+)
 from server.core.engine import SuggestionEngine
+from server.core.redline import word_diff
 from server.core.topics import Perspective
 from server.review import ReviewResult, review_document
 from server.services import build_engine
@@ -86,13 +96,55 @@ def witnesses(review_engine: SuggestionEngine, tmp_path_factory: pytest.TempPath
             target = folder / f"{name}-reviewed.docx"
             target.write_bytes(results[name].document or b"")
             files += [source, target]
-        report = json.loads(_lo_check(pipe, *map(str, files)))
+        hand = folder / "hand-edits.docx"
+        hand.write_bytes(_hand_edited(made.read_bytes()))
+        report = json.loads(_lo_check(pipe, *map(str, files), str(hand)))
+    HAND_REPORT.update(report[str(hand)], source=report[str(made)])
     return {name: Witnessed(results[name],
                             review_paragraphs(open_document(source.read_bytes())),
                             results[name].document or b"",
                             report[str(source)],
                             report[str(folder / f"{name}-reviewed.docx")])
             for name, source in inputs.items()}
+
+
+HAND_REPORT: dict[str, Any] = {}  # LibreOffice's reading of `_hand_edited`, filled above
+
+
+def _edit_words(text: str) -> str:
+    """A clause with changes between kept words: one word inserted, one replaced, one struck."""
+    words = text.split(" ")
+    if len(words) < 6:
+        return f"Subject to Schedule 2, {text}"
+    words.insert(1, "expressly")
+    words[3] = words[3].upper() + "-amended"
+    del words[5]
+    return " ".join(words)
+
+
+def _hand_edited(data: bytes) -> bytes:
+    """Every plain paragraph redlined toward `_edit_words` by our writer, without the engine."""
+    document = open_document(data)
+    markup = Markup(document, AUTHOR, datetime(2026, 11, 27, tzinfo=UTC))
+    for paragraph in review_paragraphs(document):
+        if paragraph.editable and paragraph.text.strip():
+            assert markup.redline(paragraph, word_diff(paragraph.text,
+                                                       _edit_words(paragraph.text)))
+            markup.comment(paragraph, ["hand edit"])
+    return save_document(document)
+
+
+def test_edits_between_kept_words_read_back_in_libreoffice(
+        witnesses: dict[str, Witnessed]) -> None:
+    source = HAND_REPORT["source"]
+    paragraphs = witnesses["python-docx"].paragraphs
+    expected = [_edit_words(p.text) if p.editable and p.text.strip() else p.text
+                for p in paragraphs]
+    assert expected != source["accepted"]
+    assert HAND_REPORT["accepted"] == expected
+    assert HAND_REPORT["rejected"] == source["rejected"]
+    edited = sum(1 for p in paragraphs if p.editable and p.text.strip())
+    assert HAND_REPORT["comments"] == source["comments"] + edited
 
 
 @pytest.fixture(params=["python-docx", "libreoffice"])
