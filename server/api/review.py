@@ -65,7 +65,8 @@ def _multipart() -> tuple[Any, FileStorage]:
         raise ApiError(415, "Upload the .docx as multipart/form-data, in the field 'file'.")
     parser = FormDataParser(stream_factory=_in_memory,
                             max_form_memory_size=request.max_form_memory_size,
-                            max_content_length=request.max_content_length)
+                            max_content_length=request.max_content_length,
+                            max_form_parts=request.max_form_parts)
     _, form, files = parser.parse(request.stream, request.mimetype, request.content_length,
                                   request.mimetype_params)
     upload = files.get("file")

@@ -287,3 +287,10 @@ def test_each_flagged_paragraph_has_one_comment_with_reasons_and_ranked_fallback
             ranked = [text.index(f"Fallback {n}, {f.label}: {f.text}")
                       for n, f in enumerate(s.fallbacks, start=1)]
             assert ranked == sorted(ranked)
+
+
+def test_a_malformed_multipart_body_is_400(client: FlaskClient) -> None:
+    response = client.post("/api/v1/review", data=b"--x\r\nnot a part header\r\n\r\n--x",
+                           content_type="multipart/form-data; boundary=x")
+    assert response.status_code == 400
+    assert response.get_json()["code"] == 400
