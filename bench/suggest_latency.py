@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from server.adapters.background import read_background
 from server.adapters.bank_yaml import load_bank
 from server.adapters.embedding import SentenceTransformerEmbedder
 from server.core.engine import SuggestionEngine
@@ -148,7 +149,7 @@ def latency(embedder: SentenceTransformerEmbedder) -> None:
 def matching_cost(embedder: SentenceTransformerEmbedder) -> None:
     """Matching alone against synthetic banks of growing size."""
     bank = load_bank()
-    engine = SuggestionEngine(bank, embedder)
+    engine = SuggestionEngine(bank, embedder, background=read_background())
     units = [paragraph(60, "m")]
     vectors = embedder.embed(units)
     real = engine.index
@@ -165,11 +166,11 @@ def matching_cost(embedder: SentenceTransformerEmbedder) -> None:
             texts=tuple(real.texts[p] for p in picks), vectors=synthetic,
             cue_vectors=real.cue_vectors[picks],
             topic_rows=tuple(np.flatnonzero(topic_of == t) for t in range(len(real.topic_ids))))
-        scaled = SuggestionEngine(bank, embedder, index=index)
+        scaled = SuggestionEngine(bank, embedder, index=index, classifiers=engine.classifiers)
         samples = []
         for _ in range(50):
             started = time.perf_counter()
-            scaled._read(units, vectors)
+            scaled.read(units, vectors)
             samples.append(time.perf_counter() - started)
         p50, p95, _ = percentiles(samples)
         print(f"{rows:9,d}   {p50:6.2f}  {p95:6.2f}")

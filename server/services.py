@@ -83,6 +83,7 @@ class FileVectorCache:
 
 def build_engine(settings: Settings, embedder: Embedder | None = None) -> SuggestionEngine:
     """Load the bank (strictly) and the model, and index the bank."""
+    from server.adapters.background import read_background
     from server.adapters.bank_yaml import load_bank
 
     bank = load_bank(settings.bank_dir, settings.bank_overlay)
@@ -90,7 +91,8 @@ def build_engine(settings: Settings, embedder: Embedder | None = None) -> Sugges
         from server.adapters.embedding import SentenceTransformerEmbedder
 
         embedder = SentenceTransformerEmbedder(settings.model)
-    return SuggestionEngine(bank, embedder, FileVectorCache(settings.cache_dir))
+    return SuggestionEngine(bank, embedder, FileVectorCache(settings.cache_dir),
+                            background=read_background())
 
 
 def services() -> Services:

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from server import create_app
 from server.adapters.embedding import SentenceTransformerEmbedder
+from server.core.engine import SuggestionEngine
 from server.settings import Settings
 from tests.fakes import HashingEmbedder
 
@@ -39,3 +40,25 @@ def client(app: Flask) -> FlaskClient:
 def real_embedder() -> SentenceTransformerEmbedder:
     """The real all-MiniLM-L6-v2, loaded once for the whole test session."""
     return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_app(real_embedder: SentenceTransformerEmbedder,
+             tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """The app on the built-in clause bank and the real model."""
+    settings = Settings(cache_dir=tmp_path_factory.mktemp("cache"))
+    return create_app(settings, embedder=real_embedder, load="now")
+
+
+@pytest.fixture(scope="session")
+def real_client(real_app: Flask) -> FlaskClient:
+    """A test client for the real app."""
+    return real_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def real_engine(real_app: Flask) -> SuggestionEngine:
+    """The real app's engine."""
+    engine = real_app.extensions["clausewise"].engine
+    assert engine is not None
+    return engine

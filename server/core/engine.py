@@ -1,55 +1,66 @@
 """The suggestion engine: match a paragraph to topics, assess its stance, propose redlines.
 
-Method (chosen by measurement, see `make eval`):
-- topic: each unit (sentence) of the paragraph is scored against each topic by the mean cosine
-  of its k nearest exemplars; a unit whose best topic scores under the threshold is about no
-  topic, which is how the engine abstains. A paragraph gets one suggestion per topic that is
-  the best topic of at least one of its units.
-- stance: among the topic's exemplars, neighbours vote for the stance of their position
-  (customer-favourable, neutral, vendor-favourable), by cosine plus a weighted agreement of
-  lexical cues (party, modality, negation, consent, carve-outs), which embeddings blur.
+Method (chosen by measurement, see `make eval` and the notes in eval/README.md):
+- units: the paragraph is read sentence by sentence (very short ones joined to the next), with
+  the parties named canonically, so one paragraph can raise several topics.
+- abstention: a unit is about a topic only if the mean cosine of its k nearest exemplars of
+  some topic clears a threshold and beats its nearest off-topic sentence by a margin.
+- topic: a logistic regression over the embedding picks which topic (it separates neighbouring
+  topics better than nearest neighbours).
+- stance: a per-topic logistic regression over the embedding and lexical cues (party,
+  modality, negation, consent, carve-outs) says whom the unit favours.
 - verdict: a side judges the stance (its own = acceptable, neutral = needs review, the other
   side's = unacceptable); across a topic's units the worst verdict for that side wins.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from server.core.bank import ClauseBank, Position
-from server.core.cues import cue_agreement, cue_matrix
+from server.core.bank import ClauseBank, Position, Topic
+from server.core.classifier import SoftmaxRegression, stance_features, topic_features
+from server.core.cues import cue_matrix
 from server.core.embedding import Embedder, Vectors
 from server.core.matching import BankIndex, EmbeddingMemo, VectorCache, units
-from server.core.redline import Redline, propose
+from server.core.redline import Redline, propose_many
 from server.core.suggestion import FallbackOffer, Suggestion
 from server.core.topics import Kind, Perspective, Stance, Verdict, verdict_for
 
-_SEVERITY = {Verdict.ACCEPTABLE: 0, Verdict.NEEDS_REVIEW: 1, Verdict.UNACCEPTABLE: 2}
-_STANCES = tuple(Stance)
+STANCES: tuple[Stance, ...] = tuple(Stance)
+MIN_POSITION_WORDS = 6  # fewer words than this cannot grant, restrict or disclaim anything
+_WORDS = re.compile(r"[A-Za-z]{2,}")
 
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
-    """The engine's knobs, set by `make eval` on bank exemplars and the dev set."""
+    """The engine's knobs, set by `make eval` on the dev set's tuning half."""
 
     topic_k: int = 3
-    topic_threshold: float = 0.42
-    stance_k: int = 7
-    cue_weight: float = 0.25
+    topic_threshold: float = 0.45
+    background_margin: float = 0.10
+    topic_l2: float = 0.01
+    stance_l2: float = 0.01
+    stance_cues: bool = True  # off only to measure what the cues buy
 
 
 @dataclass(frozen=True, slots=True)
 class UnitReading:
     """What one unit of a paragraph says on one topic."""
 
+    @property
+    def stance(self) -> Stance:
+        """Whom this unit most probably favours."""
+        return STANCES[int(np.argmax(self.stance_probabilities))]
+
     unit: str
     score: float
-    stance: Stance
-    nearest: dict[Perspective, Position]
+    stance_probabilities: tuple[float, ...]  # in STANCES order
+    nearest: dict[tuple[Perspective, Kind], Position]  # closest position of each side and kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,27 +71,69 @@ class Finding:
     score: float
     readings: tuple[UnitReading, ...]
 
-    def reading_for(self, perspective: Perspective) -> UnitReading:
-        """The unit that is worst for this side (ties: the most on-topic)."""
-        return max(self.readings, key=lambda r: (
-            _SEVERITY[verdict_for(perspective, r.stance)], r.score))
+    @property
+    def stance(self) -> Stance:
+        """The paragraph's stance on the topic: its units' stance probabilities, averaged."""
+        mean = np.mean([r.stance_probabilities for r in self.readings], axis=0)
+        return STANCES[int(mean.argmax())]
+
+    def verdict(self, perspective: Perspective) -> Verdict:
+        """How this side judges the paragraph on this topic."""
+        return verdict_for(perspective, self.stance)
+
+    def explaining_reading(self) -> UnitReading:
+        """The unit that most clearly takes the paragraph's stance."""
+        s = STANCES.index(self.stance)
+        return max(self.readings, key=lambda r: r.stance_probabilities[s])
+
+
+@dataclass(frozen=True)
+class Classifiers:
+    """The topic classifier and one stance classifier per topic, fitted on the bank."""
+
+    topic: SoftmaxRegression
+    stance: tuple[SoftmaxRegression, ...]  # in the index's topic order
+
+    @classmethod
+    def fit(cls, index: BankIndex, tuning: Tuning) -> Classifiers:
+        """Fit on the bank's rows; off-topic sentences are the topic model's last class."""
+        topics = len(index.topic_ids)
+        topic_of_row = np.empty(len(index.texts), dtype=np.intp)
+        for t, rows in enumerate(index.topic_rows):
+            topic_of_row[rows] = t
+        x = topic_features(np.vstack([index.vectors, index.background]))
+        y = np.concatenate([topic_of_row, np.full(index.background.shape[0], topics)])
+        topic = SoftmaxRegression.fit(x, y, l2=tuning.topic_l2, steps=800, classes=topics + 1)
+        cues = cue_matrix(list(index.texts)) * tuning.stance_cues
+        stance = tuple(
+            SoftmaxRegression.fit(stance_features(index.vectors[rows], cues[rows]),
+                                  index.stance_of_row[rows], l2=tuning.stance_l2,
+                                  classes=len(STANCES))
+            for rows in index.topic_rows)
+        return cls(topic, stance)
 
 
 class SuggestionEngine:
     """Answers 'what does the playbook say about this paragraph, for this side?'."""
 
     def __init__(self, bank: ClauseBank, embedder: Embedder, cache: VectorCache | None = None,
-                 tuning: Tuning | None = None, index: BankIndex | None = None) -> None:
+                 tuning: Tuning | None = None, index: BankIndex | None = None,
+                 background: Sequence[str] = (), classifiers: Classifiers | None = None
+                 ) -> None:
         self.bank = bank
         self.embedder = embedder
         self.tuning = tuning or Tuning()
-        self.index = index or BankIndex.build(bank, embedder, cache)
+        self.index = index or BankIndex.build(bank, embedder, cache, background)
+        self.classifiers = classifiers or Classifiers.fit(self.index, self.tuning)
         self.memo = EmbeddingMemo(embedder)
 
     def with_tuning(self, tuning: Tuning) -> SuggestionEngine:
         """The same bank index and memo under other knobs (for evaluation sweeps)."""
         twin = object.__new__(SuggestionEngine)
         twin.__dict__.update(self.__dict__, tuning=tuning)
+        fitted = (self.tuning.topic_l2, self.tuning.stance_l2, self.tuning.stance_cues)
+        if (tuning.topic_l2, tuning.stance_l2, tuning.stance_cues) != fitted:
+            twin.classifiers = Classifiers.fit(self.index, tuning)
         return twin
 
     def findings(self, text: str) -> list[Finding]:
@@ -89,12 +142,12 @@ class SuggestionEngine:
 
     def findings_many(self, texts: Sequence[str]) -> list[list[Finding]]:
         """Findings for many paragraphs, with one batched embedding call."""
-        per_text = [units(t, self.embedder) for t in texts]
+        per_text = [units(t, self.embedder) if _takes_a_position(t) else [] for t in texts]
         flat = [u for us in per_text for u in us]
         vectors = self.memo.embed(flat) if flat else np.zeros((0, 1), dtype=np.float32)
         results, start = [], 0
         for us in per_text:
-            results.append(self._read(us, vectors[start:start + len(us)]))
+            results.append(self.read(us, vectors[start:start + len(us)]))
             start += len(us)
         return results
 
@@ -111,80 +164,88 @@ class SuggestionEngine:
     def verdict(self, text: str, topic: str, perspective: Perspective) -> Verdict | None:
         """The verdict on one topic only, or None when the text does not raise it."""
         finding = next((f for f in self.findings(text) if f.topic == topic), None)
-        if finding is None:
-            return None
-        return verdict_for(perspective, finding.reading_for(perspective).stance)
+        return finding.verdict(perspective) if finding else None
 
-    def _read(self, unit_texts: list[str], vectors: Vectors) -> list[Finding]:
+    def read(self, unit_texts: Sequence[str], vectors: Vectors) -> list[Finding]:
+        """Findings from units and their embeddings (matching alone, no model call)."""
         if not unit_texts:
             return []
         similarity = vectors @ self.index.vectors.T
-        topic_scores = self._topic_scores(similarity)
-        best = topic_scores.argmax(axis=1)
-        cue_rows = cue_matrix(unit_texts)
+        on_topic = self._on_topic(similarity, vectors)
+        probabilities = self.classifiers.topic.probabilities(topic_features(vectors))
+        topic_of_unit = probabilities[:, :-1].argmax(axis=1)  # the last class is "none"
+        cue_rows = cue_matrix(list(unit_texts)) * self.tuning.stance_cues
         findings = []
         for t, topic in enumerate(self.index.topic_ids):
-            chosen = [u for u in range(len(unit_texts))
-                      if best[u] == t and topic_scores[u, t] >= self.tuning.topic_threshold]
-            if not chosen:
+            chosen = np.flatnonzero(on_topic & (topic_of_unit == t))
+            if chosen.size == 0:
                 continue
             readings = tuple(
-                self._reading(unit_texts[u], similarity[u], cue_rows[u], topic,
-                              float(topic_scores[u, t]))
-                for u in chosen)
+                self._reading(unit_texts[u], vectors[u], similarity[u], cue_rows[u], t,
+                              float(probabilities[u, t]))
+                for u in chosen.tolist())
             findings.append(Finding(topic, max(r.score for r in readings), readings))
         return sorted(findings, key=lambda f: -f.score)
 
-    def _topic_scores(self, similarity: NDArray[np.float32]) -> NDArray[np.float32]:
-        """Per unit and topic: mean cosine of the k nearest exemplars of that topic."""
-        scores = np.empty((similarity.shape[0], len(self.index.topic_ids)), dtype=np.float32)
-        for t, rows in enumerate(self.index.topic_rows):
+    def _on_topic(self, similarity: NDArray[np.float32], vectors: Vectors
+                  ) -> NDArray[np.bool_]:
+        """Units close enough to some topic, and closer to it than to off-topic language."""
+        best = np.full(similarity.shape[0], -1.0, dtype=np.float32)
+        for rows in self.index.topic_rows:
             block = similarity[:, rows]
             k = min(self.tuning.topic_k, block.shape[1])
-            scores[:, t] = np.partition(block, -k, axis=1)[:, -k:].mean(axis=1)
-        return scores
+            best = np.maximum(best, np.partition(block, -k, axis=1)[:, -k:].mean(axis=1))
+        on_topic: NDArray[np.bool_] = best >= self.tuning.topic_threshold
+        if self.index.background.shape[0]:
+            # The single nearest off-topic sentence: boilerplate is diverse, so one close
+            # neighbour is evidence enough, where a topic needs k.
+            off_topic = (vectors @ self.index.background.T).max(axis=1)
+            on_topic &= best >= off_topic + self.tuning.background_margin
+        return on_topic
 
-    def _reading(self, unit: str, similarity: NDArray[np.float32], unit_cues: NDArray[np.float32],
-                 topic: str, score: float) -> UnitReading:
-        rows = self.index.rows_of(topic)
-        agreement = cue_agreement(unit_cues[None, :], self.index.cue_vectors[rows])[0]
-        closeness = similarity[rows] + self.tuning.cue_weight * agreement
-        order = np.argsort(-closeness)
-        votes = dict.fromkeys(_STANCES, 0.0)
-        for r in order[: self.tuning.stance_k]:
-            votes[self.index.positions[rows[r]].stance] += float(closeness[r])
-        stance = max(_STANCES, key=lambda s: votes[s])
-        nearest = {}
-        for side in Perspective:
-            r = next(r for r in order if self.index.positions[rows[r]].perspective is side)
-            nearest[side] = self.index.positions[rows[r]]
-        return UnitReading(unit, score, stance, nearest)
+    def _reading(self, unit: str, vector: Vectors, similarity: NDArray[np.float32],
+                 unit_cues: NDArray[np.float32], t: int, score: float) -> UnitReading:
+        x = stance_features(vector[None, :], unit_cues[None, :])
+        probabilities = tuple(float(p) for p in self.classifiers.stance[t].probabilities(x)[0])
+        rows = self.index.topic_rows[t]
+        nearest: dict[tuple[Perspective, Kind], Position] = {}
+        for r in np.argsort(-similarity[rows]):
+            position = self.index.positions[rows[r]]
+            nearest.setdefault((position.perspective, position.kind), position)
+        return UnitReading(unit, score, probabilities, nearest)
 
     def _suggestion(self, text: str, finding: Finding, perspective: Perspective) -> Suggestion:
-        reading = finding.reading_for(perspective)
-        verdict = verdict_for(perspective, reading.stance)
+        verdict = finding.verdict(perspective)
         topic = self.bank.topic(finding.topic)
         assert topic is not None  # findings only name the bank's topics
-        explained = _explaining_position(reading, verdict, perspective, topic.side(perspective))
+        explained = _explaining_position(finding.explaining_reading(), verdict, perspective,
+                                         topic)
+        reason = explained.reason
         redline: Redline | None = None
         fallbacks: tuple[FallbackOffer, ...] = ()
         if verdict is not Verdict.ACCEPTABLE:
-            offends = _offends(finding, perspective)
-            redline = propose(text, topic.preferred(perspective).text, offends)
-            fallbacks = tuple(
-                FallbackOffer(p.id, p.label, p.text, p.reason, propose(text, p.text, offends))
-                for p in topic.fallbacks(perspective))
+            offered = topic.fallbacks(perspective)
+            targets = [topic.preferred(perspective).text, *(p.text for p in offered)]
+            redline, *toward = propose_many(text, targets, _offends(finding, perspective))
+            fallbacks = tuple(FallbackOffer(p.id, p.label, p.text, p.reason, r)
+                              for p, r in zip(offered, toward, strict=True))
+            reason = f"{reason} Redline: {redline.note}" if redline.note else reason
         return Suggestion(
             topic=finding.topic,
             score=float(np.clip(finding.score, 0.0, 1.0)),
             verdict=verdict,
-            stance=reading.stance,
+            stance=finding.stance,
             position=explained.id,
-            reason=explained.reason,
+            reason=reason,
             redline=redline,
             fallbacks=fallbacks,
         )
 
+
+
+def _takes_a_position(text: str) -> bool:
+    """Headings and titles ("MASTER SUBSCRIPTION AGREEMENT", "7.3 Training.") take none."""
+    return len(_WORDS.findall(text)) >= MIN_POSITION_WORDS
 
 
 def _offends(finding: Finding, perspective: Perspective) -> Callable[[str], bool]:
@@ -204,11 +265,9 @@ def _offends(finding: Finding, perspective: Perspective) -> Callable[[str], bool
 
 
 def _explaining_position(reading: UnitReading, verdict: Verdict, perspective: Perspective,
-                         side: tuple[Position, ...]) -> Position:
+                         topic: Topic) -> Position:
     """The side's position whose reason explains the verdict: the nearest of the matching kind."""
     wanted = {Verdict.ACCEPTABLE: Kind.PREFERRED, Verdict.NEEDS_REVIEW: Kind.FALLBACK,
               Verdict.UNACCEPTABLE: Kind.UNACCEPTABLE}[verdict]
-    nearest = reading.nearest[perspective]
-    if nearest.kind is wanted:
-        return nearest
-    return next((p for p in side if p.kind is wanted), side[0])
+    found = reading.nearest.get((perspective, wanted))
+    return found or topic.preferred(perspective)

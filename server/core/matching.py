@@ -8,10 +8,12 @@ scored against every topic by the mean of its k nearest exemplars of that topic.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -20,8 +22,10 @@ from numpy.typing import NDArray
 from server.core.bank import ClauseBank, Position
 from server.core.cues import cue_matrix
 from server.core.embedding import Embedder, Vectors, sentences, windows
+from server.core.topics import Stance
 
 MIN_UNIT_WORDS = 8
+EMBEDDING_INPUT_VERSION = "canonical-parties-1"  # bump when what is embedded changes
 
 
 class VectorCache(Protocol):
@@ -46,19 +50,27 @@ class BankIndex:
     cue_vectors: NDArray[np.float32]
     topic_ids: tuple[str, ...]
     topic_rows: tuple[NDArray[np.intp], ...]  # row numbers of each topic, in topic_ids order
+    background: Vectors  # off-topic sentences: what "no topic" looks like
+
+    @cached_property
+    def stance_of_row(self) -> NDArray[np.intp]:
+        """Each row's stance, as an index into Stance's order."""
+        order = list(Stance)
+        return np.array([order.index(p.stance) for p in self.positions], dtype=np.intp)
+
+    @cached_property
+    def position_of_row(self) -> NDArray[np.intp]:
+        """Each row's position, as a number shared by the rows of one position."""
+        ids: dict[str, int] = {}
+        return np.array([ids.setdefault(p.id, len(ids)) for p in self.positions], dtype=np.intp)
 
     @classmethod
-    def build(cls, bank: ClauseBank, embedder: Embedder, cache: VectorCache | None = None
-              ) -> BankIndex:
+    def build(cls, bank: ClauseBank, embedder: Embedder, cache: VectorCache | None = None,
+              background: Sequence[str] = ()) -> BankIndex:
         """Index the bank, embedding only what the cache does not already hold."""
         rows = [(p, text) for p in bank.positions() for text in (p.text, *p.exemplars)]
         texts = [text for _, text in rows]
-        key = _cache_key(embedder.name, texts)
-        vectors = cache.load(key) if cache else None
-        if vectors is None or vectors.shape[0] != len(texts):
-            vectors = embed_long(embedder, texts)
-            if cache:
-                cache.save(key, vectors)
+        vectors = _cached_embeddings(embedder, texts, cache)
         topic_ids = tuple(t.id for t in bank)
         topic_of_row = np.array([topic_ids.index(p.topic) for p, _ in rows])
         return cls(
@@ -68,6 +80,8 @@ class BankIndex:
             cue_vectors=cue_matrix(texts),
             topic_ids=topic_ids,
             topic_rows=tuple(np.flatnonzero(topic_of_row == t) for t in range(len(topic_ids))),
+            background=(_cached_embeddings(embedder, list(background), cache) if background
+                        else np.zeros((0, vectors.shape[1]), dtype=np.float32)),
         )
 
     def rows_of(self, topic_id: str) -> NDArray[np.intp]:
@@ -75,13 +89,46 @@ class BankIndex:
         return self.topic_rows[self.topic_ids.index(topic_id)]
 
 
+def _cached_embeddings(embedder: Embedder, texts: list[str], cache: VectorCache | None
+                       ) -> Vectors:
+    """Embeddings of the texts, from the cache when it holds them for this model."""
+    key = _cache_key(embedder.name, texts)
+    vectors = cache.load(key) if cache else None
+    if vectors is None or vectors.shape[0] != len(texts):
+        vectors = embed_long(embedder, texts)
+        if cache:
+            cache.save(key, vectors)
+    return vectors
+
+
 def _cache_key(model: str, texts: Sequence[str]) -> str:
     digest = hashlib.sha256()
     for text in texts:
         digest.update(text.encode())
         digest.update(b"\0")
+    digest.update(EMBEDDING_INPUT_VERSION.encode())
     safe_model = "".join(c if c.isalnum() else "-" for c in model)
     return f"{safe_model}-{digest.hexdigest()[:24]}"
+
+
+_VENDOR_NAMES = re.compile(
+    r"\b(?:Service Provider|Provider|Supplier|Licensor|Contractor|Company)(?=\b)")
+_CUSTOMER_NAMES = re.compile(r"\b(?:Client|Licensee|Subscriber|Buyer)(?=\b)")
+_PRONOUNS = [(re.compile(r"\b(?:[Ww]e|us)\b"), "Vendor"), (re.compile(r"\b[Oo]ur\b"), "Vendor's"),
+             (re.compile(r"\b[Yy]ou\b"), "Customer"), (re.compile(r"\b[Yy]our\b"), "Customer's")]
+
+
+def canonical_parties(text: str) -> str:
+    """The text with the parties called Vendor and Customer, as the bank mostly calls them.
+
+    What a clause means for each side does not depend on whether the vendor is "Provider" or
+    "we"; naming them alike before embedding lets meaning, not party names, drive the match.
+    """
+    text = _VENDOR_NAMES.sub("Vendor", text)
+    text = _CUSTOMER_NAMES.sub("Customer", text)
+    for pattern, name in _PRONOUNS:
+        text = pattern.sub(name, text)
+    return text
 
 
 def embed_long(embedder: Embedder, texts: Sequence[str]) -> Vectors:
@@ -89,7 +136,7 @@ def embed_long(embedder: Embedder, texts: Sequence[str]) -> Vectors:
     pieces: list[str] = []
     owner: list[int] = []
     for i, text in enumerate(texts):
-        for piece in windows(text, embedder):
+        for piece in windows(canonical_parties(text), embedder):
             pieces.append(piece)
             owner.append(i)
     vectors = embedder.embed(pieces)
@@ -130,7 +177,8 @@ class EmbeddingMemo:
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """Embeddings for the texts, computing only the ones not seen recently."""
+        """Embeddings for the texts (parties named canonically), computing only new ones."""
+        texts = [canonical_parties(t) for t in texts]
         keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
         text_of = dict(zip(keys, texts, strict=True))
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.core.redline import Redline
+from server.core.redline_html import redline_html
 from server.core.topics import Stance, Verdict
 
 
@@ -41,6 +42,8 @@ def redline_record(redline: Redline | None) -> dict[str, object] | None:
         "ops": [{"op": op.op, "text": op.text} for op in redline.ops],
         "text": redline.text,
         "strategy": redline.strategy,
+        "note": redline.note,
+        "html": redline_html(redline.ops),
     }
 
 

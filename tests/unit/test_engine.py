@@ -47,3 +47,8 @@ def test_unacceptable_suggestion_offers_ranked_fallbacks_with_redlines(
     assert [f.id for f in suggestion.fallbacks] == ["tu-c-fb1"]
     assert all(f.redline is not None for f in suggestion.fallbacks)
     assert 0.0 <= suggestion.score <= 1.0
+
+
+def test_headings_take_no_position(engine: SuggestionEngine) -> None:
+    assert engine.suggest("7.3 Training on Customer Data.", Perspective.CUSTOMER) == []
+    assert engine.suggest("MASTER SUBSCRIPTION AGREEMENT", Perspective.VENDOR) == []

@@ -1,0 +1,61 @@
+"""The engine on the real model and the built-in clause bank."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from server.core.engine import SuggestionEngine
+from server.core.topics import Perspective, Verdict
+
+CONTRASTS = [
+    # (text, topic, customer's verdict)
+    ("Vendor shall not use Customer Data to train models.", "training-use",
+     Verdict.ACCEPTABLE),
+    ("Vendor may use Customer Data to train models.", "training-use", Verdict.UNACCEPTABLE),
+    ("Provider will not use Client prompts or outputs to improve its AI models.",
+     "training-use", Verdict.ACCEPTABLE),
+    ("Provider may use Client prompts and outputs to improve its AI models.",
+     "training-use", Verdict.UNACCEPTABLE),
+]
+
+
+@pytest.mark.parametrize(("text", "topic", "verdict"), CONTRASTS)
+def test_negation_and_modality_decide_the_verdict(
+    real_engine: SuggestionEngine, text: str, topic: str, verdict: Verdict
+) -> None:
+    assert real_engine.verdict(text, topic, Perspective.CUSTOMER) is verdict
+
+
+@pytest.mark.parametrize("text", [
+    "This Agreement is governed by the laws of the State of New York.",
+    "All invoices are payable within thirty (30) days of receipt in United States dollars.",
+    "Notices shall be sent by courier to the addresses set out on the cover page.",
+])
+def test_boilerplate_gets_no_suggestion(real_client: FlaskClient, text: str) -> None:
+    response = real_client.post("/api/v1/suggest", json={"text": text})
+    assert response.status_code == 200
+    assert response.get_json() == {"suggestions": []}
+
+
+def test_response_honours_the_op_contract(real_client: FlaskClient) -> None:
+    text = ("12.4 Improvement. We may use your content, including prompts and outputs, to "
+            "train and improve our models. You are responsible for your use of the Service.")
+    body = real_client.post("/api/v1/suggest", json={"text": text}).get_json()
+    [first, *_] = body["suggestions"]
+    assert first["topic"] == "training-use" and first["verdict"] == "unacceptable"
+    ops = first["redline"]["ops"]
+    assert "".join(o["text"] for o in ops if o["op"] != "insert") == text
+    assert "".join(o["text"] for o in ops if o["op"] != "delete") == first["redline"]["text"]
+    assert first["fallbacks"] and all(f["text"] and f["reason"] for f in first["fallbacks"])
+
+
+def test_every_exemplar_lands_on_its_own_topic(real_engine: SuggestionEngine) -> None:
+    positions = real_engine.bank.positions()
+    pairs = [(p.topic, text) for p in positions for text in p.exemplars]
+    findings = real_engine.findings_many([text for _, text in pairs])
+    hits = sum(bool(f) and f[0].topic == topic
+               for (topic, _), f in zip(pairs, findings, strict=True))
+    rate = hits / len(pairs)
+    print(f"exemplars on their own topic: {hits}/{len(pairs)} = {rate:.1%}")
+    assert rate >= 0.97
