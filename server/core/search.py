@@ -1,6 +1,7 @@
 """Clause search: find playbook positions and precedent clauses for a lawyer's query.
 
-Method (chosen on ACORD train, checked on valid; figures in BENCHMARKS.md):
+Method (knobs chosen on ACORD train, checked on valid; figures and the variants tried are in
+BENCHMARKS.md, `make acord` reproduces them):
 - semantic evidence: a document is read as passages (sentence-aligned windows of at most
   `Tuning.window` model tokens, so long clauses are not truncated); its semantic score is the
   best cosine between the query and any of its passages (max-pooling), because a long clause
@@ -9,6 +10,9 @@ Method (chosen on ACORD train, checked on valid; figures in BENCHMARKS.md):
   "carve-out" that embeddings blur).
 - fusion: each score is standardised over the candidates (z-score, so neither scale
   dominates) and the two are added with `Tuning.semantic_weight`.
+- pseudo-relevance feedback: lawyers' queries are short ("Most Favored Nation Clause"), so the
+  query vector is moved toward the best passages of the first ranking's top documents, and
+  the documents are scored again; this adds the vocabulary of the clause type to the query.
 
 Playbook positions are documents whose passages are their model language and exemplars,
 so a query phrased like a counterparty's draft still finds the position.
@@ -58,9 +62,9 @@ class Tuning:
     """Search's knobs, set on ACORD train (see `python -m server search-bench`)."""
 
     window: int = 128  # model tokens per passage
-    semantic_weight: float = 0.7  # lexical weight is 1 - semantic_weight
-    feedback_docs: int = 0  # top documents whose best passages move the query (0: off)
-    feedback_weight: float = 0.0
+    semantic_weight: float = 0.8  # lexical weight is 1 - semantic_weight
+    feedback_docs: int = 10  # top documents whose best passages move the query (0: off)
+    feedback_weight: float = 2.0  # how far: the query counts once, their mean this much
 
 
 @dataclass(frozen=True, slots=True)
