@@ -27,6 +27,7 @@ import numpy as np
 
 from server.core.bm25 import BM25
 from server.core.engine import SuggestionEngine
+from server.core.redline import change_runs, char_diff, word_diff, words_kept
 from server.core.topics import Perspective, Stance, Verdict, verdict_for
 from server.services import build_engine
 from server.settings import Settings
@@ -169,6 +170,40 @@ def report(name: str, parameter: str, split: dict[str, Scores]) -> None:
               f"vend {s.verdict_one_sided[Perspective.VENDOR]:6.1%}  ({parameter})")
 
 
+def redline_quality(engine: SuggestionEngine, examples: Sequence[Example]) -> None:
+    """Surgical redlines against replacing the paragraph (word diff) and a character diff.
+
+    On every (paragraph, side, topic) the engine flags: share of original words kept, number
+    of separate change runs, and whether the edited text is then assessed acceptable (a
+    redline that does not fix the issue is a failed redline; a topic no longer raised counts
+    as fixed).
+    """
+    rows: dict[str, list[tuple[float, int, bool]]] = {"surgical": [], "replace-paragraph": [],
+                                                      "char-diff": []}
+    for example in examples:
+        for side in Perspective:
+            for suggestion in engine.suggest(example.text, side):
+                if suggestion.redline is None:
+                    continue
+                topic = engine.bank.topic(suggestion.topic)
+                assert topic is not None
+                target = topic.preferred(side).text
+                for name, ops, after in (
+                    ("surgical", suggestion.redline.ops, suggestion.redline.text),
+                    ("replace-paragraph", word_diff(example.text, target), target),
+                    ("char-diff", char_diff(example.text, target), target),
+                ):
+                    fixed = engine.verdict(after, suggestion.topic, side) in (
+                        None, Verdict.ACCEPTABLE)
+                    rows[name].append((words_kept(ops), change_runs(ops), fixed))
+    print(f"redlines on {len(rows['surgical'])} flagged (paragraph, side, topic) cases:")
+    for name, values in rows.items():
+        kept, runs, fixed = (np.mean([v[i] for v in values]) if values else 0.0
+                             for i in range(3))
+        print(f"{name:<18} words kept {kept:6.1%}  change runs {runs:5.2f}  "
+              f"assessed acceptable after {fixed:6.1%}")
+
+
 def main() -> int:
     """Run every method on the dev set and print the comparison."""
     started = time.perf_counter()
@@ -204,6 +239,7 @@ def main() -> int:
     report("engine-shipped", "as shipped", {
         s: score(subset, [shipped(e.text) for e in subset])
         for s, subset in (("held", held_set), ("all", examples))})
+    redline_quality(engine, examples)
     print(f"eval took {time.perf_counter() - started:.1f} s")
     return 0
 
