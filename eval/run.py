@@ -198,10 +198,10 @@ def redline_quality(engine: SuggestionEngine, examples: Sequence[Example]) -> No
                     rows[name].append((words_kept(ops), change_runs(ops), fixed))
     print(f"redlines on {len(rows['surgical'])} flagged (paragraph, side, topic) cases:")
     for name, values in rows.items():
-        kept, runs, fixed = (float(np.mean([float(v[i]) for v in values])) if values else 0.0
+        kept, runs, repaired = (float(np.mean([float(v[i]) for v in values])) if values else 0.0
                              for i in range(3))
         print(f"{name:<18} words kept {kept:6.1%}  change runs {runs:5.2f}  "
-              f"assessed acceptable after {fixed:6.1%}")
+              f"assessed acceptable after {repaired:6.1%}")
 
 
 def main() -> int:
