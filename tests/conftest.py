@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from server.settings import Settings
 from tests.fakes import HashingEmbedder
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Bank embeddings (vectors only, no contract text) are shared by every process the tests
+# start, so the built-in bank is embedded once per checkout rather than once per server.
+SHARED_VECTOR_CACHE = Path(__file__).parents[1] / ".pytest_cache" / "bank-vectors"
+os.environ.setdefault("REDLINE_CACHE_DIR", str(SHARED_VECTOR_CACHE))
 
 
 @pytest.fixture
@@ -43,10 +48,9 @@ def real_embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
-def real_app(real_embedder: SentenceTransformerEmbedder,
-             tmp_path_factory: pytest.TempPathFactory) -> Flask:
+def real_app(real_embedder: SentenceTransformerEmbedder) -> Flask:
     """The app on the built-in clause bank and the real model."""
-    settings = Settings(cache_dir=tmp_path_factory.mktemp("cache"))
+    settings = Settings(cache_dir=Path(os.environ["REDLINE_CACHE_DIR"]))
     return create_app(settings, embedder=real_embedder, load="now")
 
 

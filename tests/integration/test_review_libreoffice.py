@@ -40,8 +40,6 @@ from server.core.engine import SuggestionEngine
 from server.core.redline import word_diff
 from server.core.topics import Perspective
 from server.review import ReviewResult, review_document
-from server.services import build_engine
-from server.settings import Settings
 from tests import review_samples as sample
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -64,16 +62,9 @@ class Witnessed:
 
 
 @pytest.fixture(scope="module")
-def review_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                  ) -> SuggestionEngine:
-    """The session's real engine on the built-in bank (shared when conftest offers one)."""
-    try:
-        shared: SuggestionEngine = request.getfixturevalue("real_engine")
-        return shared
-    except pytest.FixtureLookupError:
-        embedder = request.getfixturevalue("real_embedder")
-        settings = Settings(cache_dir=tmp_path_factory.mktemp("review-cache"))
-        return build_engine(settings, embedder)
+def review_engine(real_engine: SuggestionEngine) -> SuggestionEngine:
+    """The session's real engine on the built-in bank."""
+    return real_engine
 
 
 @pytest.fixture(scope="module")
