@@ -29,7 +29,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     state = Services(settings)
     app.extensions[EXTENSION] = state
 
-    from server.api import clauses, health, review, search, suggest, taskpane
+    from server.api import (
+        clauses,
+        health,
+        metrics,
+        openapi,
+        review,
+        search,
+        security,
+        suggest,
+        taskpane,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(suggest.bp)
@@ -38,8 +48,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.register_blueprint(review.bp)
     app.register_blueprint(taskpane.bp)
     register_error_handlers(app)
-    from server.api import metrics, openapi, security
-
     metrics.install(app)  # first, so its clock covers the other hooks
     security.install(app, settings)
     app.register_blueprint(openapi.bp)
