@@ -3,14 +3,15 @@
 Method (knobs chosen on ACORD train, checked on valid; figures and the variants tried are in
 BENCHMARKS.md, `make acord` reproduces them):
 - semantic evidence: a document is read as passages (sentence-aligned windows of at most
-  `Tuning.window` model tokens, so long clauses are not truncated); its semantic score is the
+  `Tuning.window` model tokens: MiniLM's whole window, which measured better than 128-token
+  windows, so long clauses are not truncated); its semantic score is the
   best cosine between the query and any of its passages (max-pooling), because a long clause
   is relevant when one part of it answers the query, and a mean would dilute that part.
 - lexical evidence: BM25 over the whole document (exact terms such as "New York" or
   "carve-out" that embeddings blur).
 - fusion: each score is standardised over the candidates (z-score, so neither scale
   dominates) and the two are added with `Tuning.semantic_weight`.
-- pseudo-relevance feedback: lawyers' queries are short ("Most Favored Nation Clause"), so the
+- pseudo-relevance feedback: lawyers' queries are short ("escrow with release triggers"), so the
   query vector is moved toward the best passages of the first ranking's top documents, and
   the documents are scored again; this adds the vocabulary of the clause type to the query.
 
@@ -61,7 +62,7 @@ def position_document(position: Position) -> Document:
 class Tuning:
     """Search's knobs, set on ACORD train (see `python -m server search-bench`)."""
 
-    window: int = 128  # model tokens per passage
+    window: int = 254  # model tokens per passage (at most the model's window less 2)
     semantic_weight: float = 0.8  # lexical weight is 1 - semantic_weight
     feedback_docs: int = 10  # top documents whose best passages move the query (0: off)
     feedback_weight: float = 2.0  # how far: the query counts once, their mean this much
@@ -88,12 +89,14 @@ class SearchIndex:
         self.documents = tuple(documents)
         self.embedder = embedder
         self.tuning = tuning or Tuning()
-        passages, owner = split_passages(self.documents, embedder, self.tuning.window)
+        # a window over the model's own would be truncated silently: never exceed it
+        self.window = min(self.tuning.window, embedder.max_tokens - 2)
+        passages, owner = split_passages(self.documents, embedder, self.window)
         self.passages = tuple(passages)
         self.owner = np.asarray(owner, dtype=np.intp)
         # passages are in document order: document i owns passages bounds[i]:bounds[i + 1]
         self.bounds = np.searchsorted(self.owner, np.arange(len(self.documents) + 1))
-        self.vectors = cached_vectors(embedder, passages, cache, f"w{self.tuning.window}", known)
+        self.vectors = cached_vectors(embedder, passages, cache, f"w{self.window}", known)
         self.bm25 = BM25([_lexical_text(d) for d in self.documents])
 
     def __len__(self) -> int:
@@ -120,7 +123,7 @@ class SearchIndex:
 
     def with_tuning(self, tuning: Tuning) -> SearchIndex:
         """The same passages and vectors under other fusion knobs (same window only)."""
-        if tuning.window != self.tuning.window:
+        if min(tuning.window, self.embedder.max_tokens - 2) != self.window:
             raise ValueError("a different window needs a new index")
         twin = object.__new__(SearchIndex)
         twin.__dict__.update(self.__dict__, tuning=tuning)
