@@ -63,7 +63,7 @@ class Tuning:
     """Search's knobs, set on ACORD train (see `python -m server search-bench`)."""
 
     window: int = 254  # model tokens per passage (at most the model's window less 2)
-    semantic_weight: float = 0.8  # lexical weight is 1 - semantic_weight
+    semantic_weight: float = 0.9  # lexical weight is 1 - semantic_weight
     feedback_docs: int = 10  # top documents whose best passages move the query (0: off)
     feedback_weight: float = 2.0  # how far: the query counts once, their mean this much
 
