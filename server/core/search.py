@@ -16,7 +16,8 @@ BENCHMARKS.md, `make acord` reproduces them):
   the documents are scored again; this adds the vocabulary of the clause type to the query.
 
 Playbook positions are documents whose passages are their model language and exemplars,
-so a query phrased like a counterparty's draft still finds the position.
+so a query phrased like a counterparty's draft still finds the position; a query that names a
+kind of position ("fallback", "preferred", "unacceptable") lifts positions of that kind.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ from server.core.embedding import Embedder, Vectors, windows
 from server.core.matching import VectorCache
 
 Scores = NDArray[np.float32]
+
+# Words by which a lawyer names a kind of playbook position (after `terms` stemming), and how
+# far naming one lifts positions of that kind: one standard deviation of the fused score.
+KIND_WORDS = {"fallback": "fallback", "preferred": "preferred", "unacceptable": "unacceptable"}
+KIND_LIFT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +150,15 @@ class SearchIndex:
             query_vector = self.feedback(query_vector, top)
             semantic = self.semantic_scores(query_vector)[candidates]
             fused = fuse(semantic, lexical, self.tuning.semantic_weight)
-        return fused, semantic, lexical
+        return fused + self._kind_cue(query, candidates), semantic, lexical
+
+    def _kind_cue(self, query: str, candidates: NDArray[np.intp]) -> Scores:
+        """A lift for positions of the kind the query names ("a fallback on training")."""
+        named = {KIND_WORDS[t] for t in terms(query) if t in KIND_WORDS}
+        if not named:
+            return np.zeros(len(candidates), dtype=np.float32)
+        return np.array([KIND_LIFT * (self.documents[i].kind_of_position in named)
+                         for i in candidates], dtype=np.float32)
 
     def feedback(self, query_vector: Vectors, top: NDArray[np.intp]) -> Vectors:
         """The query moved toward the best passages of the top documents (Rocchio)."""

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.model
 
 QUERIES = [
     # a lawyer's words, not the bank's: (query, the topic of the first result, how many of
-    # the top 5 must be on it; "fallback" names a kind of position, which search does not read)
+    # the top 5 must be on it)
     ("a liability cap that excludes confidentiality breaches", "liability-cap", 4),
     ("a fallback on training with opt-out", "training-use", 2),
     ("vendor must tell us before switching on new AI features", "governance", 3),
@@ -35,3 +35,11 @@ def test_the_side_filter_returns_that_sides_fallbacks(real_client: FlaskClient) 
     found = response.get_json()["results"]
     assert found and {r["perspective"] for r in found} == {"customer"}
     assert "fallback" in {r["position"] for r in found[:3]}
+
+
+def test_naming_fallback_brings_fallbacks_first(real_client: FlaskClient) -> None:
+    response = real_client.get("/api/v1/clauses/search", query_string={
+        "q": "a fallback on training with opt-out", "limit": 3})
+    found = response.get_json()["results"]
+    assert [r["position"] for r in found] == ["fallback"] * 3
+    assert found[0]["topic"] == "training-use"

@@ -166,3 +166,13 @@ def test_vectors_already_known_are_not_embedded_again() -> None:
     assert embedder.calls == [1]  # only the third clause
     plain = SearchIndex(short, HashingEmbedder())
     assert np.allclose(seeded.vectors, plain.vectors)
+
+
+def test_naming_a_kind_of_position_lifts_that_kind() -> None:
+    documents = [position_document(p) for p in BANK.positions()]
+    searched = SearchIndex(documents, HashingEmbedder())
+    plain = searched.search("customer data used to train models", limit=3)
+    assert any(h.document.kind_of_position != "fallback" for h in plain)
+    named = searched.search("fallbacks: customer data used to train models", limit=3)
+    assert [h.document.kind_of_position for h in named[:2]] == ["fallback", "fallback"]
+    assert {h.document.topic for h in named[:2]} == {"training-use"}
