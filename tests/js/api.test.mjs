@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-const { suggest, SuggestionSource, ApiProblem } = await import("../../server/taskpane/assets/js/api.js");
+const { suggest, searchClauses, SuggestionSource, ApiProblem } = await import("../../server/taskpane/assets/js/api.js");
 
 function answer(status, body, headers = {}) {
   return async () => new Response(JSON.stringify(body), {
@@ -96,4 +96,57 @@ test("the cache keeps only the most recently used answers", async () => {
   assert.equal(calls, 3);
   await source.get("b", "customer");
   assert.equal(calls, 4);
+});
+
+test("searchClauses asks with the query and the filters given, with the API key", async () => {
+  const seen = [];
+  const results = [{ kind: "position", id: "training-use/customer/fallback-1", text: "T", score: 0.8 }];
+  const controller = new AbortController();
+  const got = await withFetch(async (url, init) => {
+    seen.push({ url, init });
+    return answer(200, { results })();
+  }, () => searchClauses("training & opt-out", { perspective: "vendor", limit: 5, topic: "", apiKey: "k-2" },
+    controller.signal));
+  assert.deepEqual(got, results);
+  const url = new URL(seen[0].url, "http://pane.test/");
+  assert.equal(url.pathname, "/api/v1/clauses/search");
+  assert.deepEqual(Object.fromEntries(url.searchParams),
+    { q: "training & opt-out", perspective: "vendor", limit: "5" });
+  assert.equal(seen[0].init.method, "GET");
+  assert.equal(seen[0].init.headers["X-API-Key"], "k-2");
+  assert.equal(seen[0].init.signal, controller.signal);
+  assert.equal(seen[0].init.body, undefined);
+});
+
+test("searchClauses sorts errors as suggest does", async () => {
+  const cases = [
+    [answer(400, { code: 400, description: "'q' must be a non-empty query." }), "rejected",
+      "'q' must be a non-empty query."],
+    [answer(401, { code: 401, description: "key required" }), "unauthorized", "key required"],
+    [answer(429, { code: 429, description: "slow down" }, { "Retry-After": "7" }), "rate-limited", "slow down"],
+    [answer(503, { code: 503, description: "indexing" }, { "Retry-After": "5" }), "not-ready", "indexing"],
+    [answer(200, { suggestions: [] }), "failed", "The service's answer had no results."],
+    [async () => new Response("<html>proxy error</html>", { status: 502 }), "failed", "The service answered 502."],
+    [async () => { throw new TypeError("network down"); }, "unreachable", "The Clausewise service cannot be reached."],
+  ];
+  for (const [fake, kind, message] of cases) {
+    const error = await withFetch(fake, () => searchClauses("x").then(() => null, (e) => e));
+    assert.ok(error instanceof ApiProblem, kind);
+    assert.equal(error.kind, kind);
+    assert.equal(error.message, message);
+    if (kind === "rate-limited") assert.equal(error.retryAfter, 7);
+    if (kind === "not-ready") assert.equal(error.retryAfter, 5);
+  }
+});
+
+test("an aborted search rejects with AbortError, not an ApiProblem", async () => {
+  const controller = new AbortController();
+  const pending = withFetch((url, init) => new Promise((resolve, reject) => {
+    init.signal.addEventListener("abort", () => reject(new DOMException("stale", "AbortError")));
+  }), () => {
+    const call = searchClauses("training", {}, controller.signal);
+    controller.abort();
+    return call;
+  });
+  await assert.rejects(pending, { name: "AbortError" });
 });

@@ -234,3 +234,29 @@ test("random redlines over repeating words all land exactly, tracked", async () 
     assert.ok(fake.log.filter((e) => e.op === "search").every((e) => e.needle.length <= 255));
   }
 });
+
+test("a searched clause goes in as a tracked paragraph after the one at the cursor", async () => {
+  open(["First clause.", "Second clause.", "Third clause."], { trackingMode: "TrackMineOnly" });
+  fake.placeCursor(1, 4);
+  assert.equal(await word.insertClause("Vendor shall not train on Customer Data."), 1);
+  const steps = fake.log.map(({ op, mode, text, location, tracking }) =>
+    ({ op, ...(mode ? { mode } : {}), ...(text ? { text } : {}), ...(location ? { location } : {}), tracking }));
+  assert.deepEqual(steps, [
+    { op: "setTracking", mode: "TrackAll", tracking: "TrackMineOnly" },
+    { op: "insertParagraph", text: "Vendor shall not train on Customer Data.", location: "After",
+      tracking: "TrackAll" },
+    { op: "setTracking", mode: "TrackMineOnly", tracking: "TrackAll" },
+  ]);
+  assert.equal(fake.paragraphCount(), 4);
+  assert.equal(fake.acceptedText(2), "Vendor shall not train on Customer Data.");
+  assert.equal(fake.rejectedText(2), "", "every character of it is a tracked insertion");
+  assert.deepEqual([0, 1, 3].map((i) => fake.acceptedText(i)), ["First clause.", "Second clause.", "Third clause."]);
+  assert.equal(fake.trackingMode, "TrackMineOnly", "the author's own tracking mode comes back");
+});
+
+test("without WordApi 1.4 a searched clause is not inserted", async () => {
+  open(["First clause."], { sets: { WordApi: "1.3" } });
+  await assert.rejects(word.insertClause("Anything."), word.NotSupported);
+  assert.deepEqual(fake.edits(), []);
+  assert.equal(fake.paragraphCount(), 1);
+});

@@ -1,8 +1,10 @@
-// Talks to the Clausewise service: POST api/v1/suggest (same origin as the pane, so no CORS).
+// Talks to the Clausewise service: POST api/v1/suggest and GET api/v1/clauses/search (same
+// origin as the pane, so no CORS).
 // One request in flight: a newer paragraph aborts the stale one. Answers are cached in memory by
 // perspective and paragraph text (never stored: contract text stays in this page).
 
 const ENDPOINT = "api/v1/suggest";
+const SEARCH_ENDPOINT = "api/v1/clauses/search";
 const CACHE_SIZE = 100;
 
 /** A failed call, sorted into what the pane can say about it. */
@@ -21,14 +23,37 @@ const KINDS = { 401: "unauthorized", 403: "unauthorized", 429: "rate-limited", 5
 
 /** The suggestions for one paragraph; throws ApiProblem, or an AbortError when aborted. */
 export async function suggest(text, perspective, { signal, apiKey } = {}) {
-  const headers = { "Content-Type": "application/json", Accept: "application/json" };
+  const headers = { "Content-Type": "application/json" };
+  const body = await call(ENDPOINT, {
+    method: "POST", headers, body: JSON.stringify({ text, perspective }), signal,
+  }, apiKey);
+  if (body && Array.isArray(body.suggestions)) return body.suggestions;
+  throw new ApiProblem("failed", "The service's answer had no suggestions.", { status: 200 });
+}
+
+/**
+ * Playbook positions and precedent clauses for a query, best first. opts: topic, perspective,
+ * limit, apiKey. Throws ApiProblem, or an AbortError when `signal` aborts.
+ */
+export async function searchClauses(q, opts = {}, signal = undefined) {
+  const params = new URLSearchParams({ q });
+  for (const name of ["topic", "perspective", "limit"]) {
+    if (opts[name] !== undefined && opts[name] !== null && opts[name] !== "") {
+      params.set(name, String(opts[name]));
+    }
+  }
+  const body = await call(`${SEARCH_ENDPOINT}?${params}`, { method: "GET", signal }, opts.apiKey);
+  if (body && Array.isArray(body.results)) return body.results;
+  throw new ApiProblem("failed", "The service's answer had no results.", { status: 200 });
+}
+
+/** The parsed JSON of a successful answer; an ApiProblem for any failure. */
+async function call(url, init, apiKey) {
+  const headers = { Accept: "application/json", ...init.headers };
   if (apiKey) headers["X-API-Key"] = apiKey;
   let response;
   try {
-    response = await fetch(ENDPOINT, {
-      method: "POST", headers, body: JSON.stringify({ text, perspective }), signal,
-      cache: "no-store", credentials: "same-origin",
-    });
+    response = await fetch(url, { ...init, headers, cache: "no-store", credentials: "same-origin" });
   } catch (error) {
     if (error.name === "AbortError") throw error;
     throw new ApiProblem("unreachable", "The Clausewise service cannot be reached.");
@@ -39,7 +64,7 @@ export async function suggest(text, perspective, { signal, apiKey } = {}) {
   } catch (error) {
     if (error.name === "AbortError") throw error;
   }
-  if (response.ok && body && Array.isArray(body.suggestions)) return body.suggestions;
+  if (response.ok && body) return body;
   const kind = response.ok ? "failed" : KINDS[response.status]
     ?? (response.status >= 400 && response.status < 500 ? "rejected" : "failed");
   const message = body?.description || `The service answered ${response.status}.`;

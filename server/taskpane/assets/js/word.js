@@ -135,6 +135,18 @@ export async function insertFallback(expected, fallback) {
   });
 }
 
+/** A clause from the search, as a tracked new paragraph after the one at the cursor. */
+export async function insertClause(text) {
+  if (!supports("1.4")) throw new NotSupported("Inserting a clause as tracked changes");
+  return Word.run(async (context) => {
+    const paragraph = cursorParagraph(context);
+    await tracked(context, () => {
+      paragraph.insertParagraph(text, "After");
+    });
+    return 1;
+  });
+}
+
 /** Add a Word comment on the paragraph at the cursor (WordApi 1.4). */
 export async function addComment(expected, text) {
   if (!supports("1.4")) throw new NotSupported("Adding a comment");
