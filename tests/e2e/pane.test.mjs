@@ -287,3 +287,84 @@ test("320 px wide without sideways scrolling, and readable in the dark", async (
     assert.ok(background < 0.2 && text > 0.8, `${colorScheme}: background ${background}, text ${text}`);
   }
 });
+
+const QUERY = "training on customer data opt out";
+
+/** The service's own results for a query, to compare the pane against (retrying while it indexes). */
+async function searchFor(q, perspective = "customer") {
+  const url = `${BASE}/api/v1/clauses/search?${new URLSearchParams({ q, perspective, limit: "8" })}`;
+  for (let attempt = 0; attempt < 60; attempt += 1) {
+    const response = await fetch(url);
+    if (response.status !== 503) {
+      assert.equal(response.status, 200);
+      return (await response.json()).results;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  assert.fail("the search index was not ready in two minutes");
+}
+
+test("a search lists playbook clauses; Insert puts the first after the paragraph, tracked", async (t) => {
+  const expected = await searchFor(QUERY);
+  assert.ok(expected.length > 0);
+  const { page, problems } = await openPane(t);
+  await cursorTo(page, 1);
+  await page.locator('article.card[data-topic="training-use"]').waitFor();
+  await page.getByLabel("Find a clause to insert").fill(QUERY);
+  await page.keyboard.press("Enter");
+  const items = page.locator("#search-results li.result");
+  await page.locator("#search-status", { hasText: "best first" }).waitFor();
+  assert.deepEqual(await items.evaluateAll((nodes) => nodes.map((n) => n.dataset.id)),
+    expected.map((r) => r.id));
+  const first = items.first();
+  assert.equal(await first.locator(".why").textContent(), expected[0].reason);
+  assert.equal(await first.locator(".clause").textContent(), expected[0].text);
+  if (expected[0].label) assert.equal(await first.locator("h3").textContent(), expected[0].label);
+  if (expected[0].position) {
+    assert.equal((await first.locator(".badge").textContent()).toLowerCase(), expected[0].position);
+  }
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 320));
+
+  const before = await word(page, "fakeWord.edits()");
+  await first.locator('button[data-action="insert-clause"]').click();
+  await first.locator(".notice.done", { hasText: "Inserted" }).waitFor();
+  assert.equal(await word(page, "fakeWord.paragraphCount()"), 4);
+  assert.equal(await word(page, "fakeWord.acceptedText(2)"), expected[0].text);
+  assert.equal(await word(page, "fakeWord.rejectedText(2)"), "", "the whole clause is a tracked insertion");
+  const edits = (await word(page, "fakeWord.edits()")).slice(before.length);
+  assert.deepEqual(edits, [{ op: "insertParagraph", text: expected[0].text, location: "After", tracking: "TrackAll" }]);
+  assert.equal(await word(page, "fakeWord.trackingMode"), "Off");
+  assert.deepEqual(await page.evaluate(() => [0, 1, 3].map((i) => globalThis.fakeWord.acceptedText(i))),
+    [HEADING, RISKY, PLAIN]);
+  assert.deepEqual(problems, []);
+});
+
+test("search: typing searches after a pause; 503 and 401 are explained like checks", async (t) => {
+  const { page, problems } = await openPane(t);
+  const asked = [];
+  let answered = 0;
+  await page.route((url) => url.pathname.endsWith("/api/v1/clauses/search"), (route) => {
+    asked.push(new URL(route.request().url()).searchParams.get("q"));
+    answered += 1;
+    if (answered === 1) {
+      return route.fulfill({ status: 503, contentType: "application/json", headers: { "Retry-After": "1" },
+        body: JSON.stringify({ code: 503, message: "Service Unavailable", description: "indexing" }) });
+    }
+    return route.continue();
+  });
+  await page.getByLabel("Find a clause to insert").pressSequentially("liability cap", { delay: 20 });
+  await page.locator("#search-status.problem", { hasText: "Trying again shortly" }).waitFor();
+  await page.locator("#search-results li.result").first().waitFor();
+  assert.deepEqual(asked, ["liability cap", "liability cap"], "one request for the typing, one retry");
+  await page.unroute((url) => url.pathname.endsWith("/api/v1/clauses/search"));
+
+  await page.route((url) => url.pathname.endsWith("/api/v1/clauses/search"), (route) => route.fulfill({
+    status: 401, contentType: "application/json",
+    body: JSON.stringify({ code: 401, message: "Unauthorized", description: "API key required." }),
+  }));
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.locator("#search-status.problem", { hasText: "API key" }).waitFor();
+  assert.equal(await page.locator("#key-form").isVisible(), true);
+  assert.equal(await page.locator("#search-results li").count(), 0);
+  assert.deepEqual(problems, []);
+});

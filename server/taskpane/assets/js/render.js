@@ -1,5 +1,5 @@
-// Renders suggestion cards and the pane's states. Builds DOM nodes with textContent only:
-// contract text and reasons are never parsed as HTML.
+// Renders suggestion cards, search results and the pane's states. Builds DOM nodes with
+// textContent only: contract text and reasons are never parsed as HTML.
 
 export const TOPIC_TITLES = {
   "ai-disclosure": "AI disclosure",
@@ -117,6 +117,51 @@ export function card(suggestion, index, { canEdit, onApply, onFallback, onCommen
 /** Replace the cards with these suggestions. */
 export function cards(container, suggestions, handlers) {
   container.replaceChildren(...suggestions.map((s, i) => card(s, i, handlers)));
+}
+
+export const POSITION_LABELS = {
+  preferred: "Preferred",
+  fallback: "Fallback",
+  unacceptable: "Unacceptable",
+};
+
+const POSITION_BADGES = { preferred: "acceptable", fallback: "needs-review", unacceptable: "unacceptable" };
+const TITLE_WORDS = 8;
+
+/** A search result's title: its label, else its first words. */
+export function resultTitle(result) {
+  if (result.label) return result.label;
+  const words = result.text.trim().split(/\s+/);
+  return words.length > TITLE_WORDS ? `${words.slice(0, TITLE_WORDS).join(" ")}\u2026` : words.join(" ");
+}
+
+/** One search result as a list item; onInsert gets (result, item). */
+export function result(hit, index, { canEdit, onInsert }) {
+  const title = resultTitle(hit);
+  const titleId = `result-${index}-title`;
+  const badge = hit.kind === "position"
+    ? el("span", { class: `badge ${POSITION_BADGES[hit.position] ?? ""}`,
+      text: POSITION_LABELS[hit.position] ?? hit.position })
+    : el("span", { class: "badge precedent", text: "Precedent" });
+  const where = [TOPIC_TITLES[hit.topic] || hit.topic, hit.perspective && `${hit.perspective} side`]
+    .filter(Boolean).join(" \u00b7 ");
+  return el("li", { class: "result", "aria-labelledby": titleId, "data-id": hit.id, "data-kind": hit.kind },
+    el("div", { class: "card-head" }, el("h3", { id: titleId, text: title }), badge),
+    el("p", { class: "meta", text: `${where ? `${where} \u00b7 ` : ""}score ${hit.score.toFixed(2)}` }),
+    el("p", { class: "why", text: hit.reason }),
+    el("details", {}, el("summary", { text: "Clause text" }), el("p", { class: "clause", text: hit.text })),
+    el("div", { class: "actions" }, el("button", {
+      type: "button", class: "button", "data-action": "insert-clause", disabled: !canEdit,
+      title: canEdit ? null : "Needs Word 2019, Microsoft 365 or Word on the web",
+      "aria-label": `Insert clause: ${title}`, text: "Insert",
+      onclick: (event) => onInsert(hit, event.target.closest("li")),
+    })),
+    el("p", { class: "notice", role: "status", "aria-live": "polite" }));
+}
+
+/** Replace the search results with these. */
+export function results(container, hits, handlers) {
+  container.replaceChildren(...hits.map((h, i) => result(h, i, handlers)));
 }
 
 /** A short message on one card (done, or why nothing happened). */

@@ -1,10 +1,14 @@
 // Wires the pane inside Office.onReady: follows the paragraph at the cursor, asks the service,
-// renders cards and runs their actions through word.js.
+// renders cards and runs their actions through word.js; searches the playbook and inserts a
+// chosen clause after the paragraph.
 import * as word from "./word.js";
-import { ApiProblem, SuggestionSource } from "./api.js";
+import { ApiProblem, SuggestionSource, searchClauses } from "./api.js";
 import * as render from "./render.js";
 
 const DEBOUNCE_MS = 400;
+const SEARCH_DEBOUNCE_MS = 500;
+const SEARCH_MIN_CHARS = 3; // typing searches from this many characters; Search/Enter from one
+const SEARCH_LIMIT = 8;
 const PROGRESS_MS = 300;
 const PERSPECTIVE_SETTING = "clausewise.perspective";
 const DISMISSED_KEY = "clausewise.dismissed";
@@ -22,6 +26,7 @@ const state = {
   generation: 0,
   done: null, // what the last action did, said again above the refreshed cards
 };
+const search = { query: "", controller: null, timer: null };
 
 // ---- memory: dismissals (hashes only, never text) and the API key ---------------------------
 function stored(key, fallback) {
@@ -122,24 +127,102 @@ function showSuggestions(suggestions, dismissed) {
   state.done = null;
 }
 
-function showProblem(error) {
-  $("cards").replaceChildren();
+/** What to tell the user about a failed call; `what` words it for checks or searches. */
+function problemText(error, what) {
   const kind = error instanceof ApiProblem ? error.kind : "failed";
   const messages = {
     unreachable: "The Clausewise service cannot be reached. Check your connection, or ask IT whether it is running.",
     unauthorized: "The service needs an API key. Paste the key your IT team gave you.",
-    "rate-limited": `Too many checks in a short time. Trying again in ${error.retryAfter ?? 10} seconds.`,
-    "not-ready": "The service is starting (loading the playbook). Trying again shortly.",
-    rejected: `The service refused this paragraph: ${error.message}`,
-    failed: "Something went wrong on the service. Try Check paragraph again.",
+    "rate-limited": `Too many ${what.plural} in a short time. Trying again in ${error.retryAfter ?? 10} seconds.`,
+    "not-ready": `The service is starting (${what.loading}). Trying again shortly.`,
+    rejected: `The service refused this ${what.subject}: ${error.message}`,
+    failed: `Something went wrong on the service. Try ${what.again} again.`,
   };
-  render.status($("status"), messages[kind] ?? messages.failed, { problem: true });
+  return [kind, messages[kind] ?? messages.failed];
+}
+
+/** The delay before retrying after a 429 or 503, or null when retrying will not help. */
+function retryDelay(error) {
+  if (!(error instanceof ApiProblem)) return null;
+  if (error.kind === "rate-limited") return (error.retryAfter ?? 10) * 1000;
+  if (error.kind === "not-ready") return (error.retryAfter ?? 5) * 1000;
+  return null;
+}
+
+function askForKey(kind) {
   $("key-form").hidden = kind !== "unauthorized";
   if (kind === "unauthorized") $("api-key").focus();
-  if (kind === "rate-limited" || kind === "not-ready") {
+}
+
+function showProblem(error) {
+  $("cards").replaceChildren();
+  const [kind, text] = problemText(error, {
+    plural: "checks", loading: "loading the playbook", subject: "paragraph", again: "Check paragraph",
+  });
+  render.status($("status"), text, { problem: true });
+  askForKey(kind);
+  const delay = retryDelay(error);
+  if (delay !== null) {
     clearTimeout(state.timer);
-    state.timer = setTimeout(() => check(true), (error.retryAfter ?? (kind === "not-ready" ? 5 : 10)) * 1000);
+    state.timer = setTimeout(() => check(true), delay);
   }
+}
+
+// ---- clause search --------------------------------------------------------------------------
+function scheduleSearch() {
+  clearTimeout(search.timer);
+  const query = $("search-q").value.trim();
+  if (!query) {
+    cancelSearch();
+    $("search-results").replaceChildren();
+    render.status($("search-status"), "");
+    return;
+  }
+  if (query.length >= SEARCH_MIN_CHARS) search.timer = setTimeout(() => runSearch(query), SEARCH_DEBOUNCE_MS);
+}
+
+function cancelSearch() {
+  clearTimeout(search.timer);
+  search.controller?.abort();
+  search.controller = null;
+}
+
+async function runSearch(query) {
+  cancelSearch();
+  if (!query) return;
+  const controller = new AbortController();
+  search.controller = controller;
+  search.query = query;
+  render.status($("search-status"), "Searching\u2026");
+  try {
+    const hits = await searchClauses(query,
+      { perspective: state.perspective, limit: SEARCH_LIMIT, apiKey: source.apiKey }, controller.signal);
+    if (search.controller !== controller) return;
+    render.results($("search-results"), hits, { canEdit: state.canEdit, onInsert: insertClause });
+    const n = hits.length;
+    render.status($("search-status"), n
+      ? `${n} ${n === 1 ? "clause" : "clauses"} for \u201c${query}\u201d, best first.`
+      : "Nothing in the playbook matches that search.");
+  } catch (error) {
+    if (error.name === "AbortError" || search.controller !== controller) return;
+    $("search-results").replaceChildren();
+    const [kind, text] = problemText(error, {
+      plural: "searches", loading: "indexing the playbook for search", subject: "search", again: "Search",
+    });
+    render.status($("search-status"), text, { problem: true });
+    askForKey(kind);
+    const delay = retryDelay(error);
+    if (delay !== null) search.timer = setTimeout(() => runSearch(query), delay);
+  } finally {
+    if (search.controller === controller) search.controller = null;
+  }
+}
+
+async function insertClause(hit, item) {
+  const inserted = await act(item, `Inserted after the paragraph as tracked changes: ${render.resultTitle(hit)}.`,
+    () => word.insertClause(hit.text), { recheck: false });
+  // The clause can go in again elsewhere: the button stays live after a success too.
+  if (inserted) item.querySelectorAll("button").forEach((b) => { b.disabled = !state.canEdit; });
 }
 
 // ---- card actions -------------------------------------------------------------------------
@@ -218,6 +301,7 @@ async function start() {
       state.perspective = radio.value;
       rememberPerspective(radio.value);
       check(true);
+      if (search.query && $("search-q").value.trim() === search.query) runSearch(search.query);
     });
   }
   state.canEdit = word.supports("1.4");
@@ -231,6 +315,12 @@ async function start() {
     $("api-key").value = "";
     source.clear();
     check(true);
+    if ($("search-q").value.trim()) runSearch($("search-q").value.trim());
+  });
+  $("search-q").addEventListener("input", scheduleSearch);
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    runSearch($("search-q").value.trim());
   });
   await word.watchDocument(schedule);
   document.body.dataset.ready = "true";
@@ -242,6 +332,8 @@ async function start() {
 
 function notInWord() {
   $("check").disabled = true;
+  $("search-q").disabled = true;
+  $("search-go").disabled = true;
   render.status($("status"),
     "Open Clausewise from Word (Home > Playbook). This page works inside Word's task pane only.",
     { problem: true });
