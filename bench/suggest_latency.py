@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -97,50 +98,45 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("server did not become ready in 120 s")
 
 
-def time_requests(port: int, texts: list[str]) -> list[float]:
-    """Seconds per POST /api/v1/suggest, on one keep-alive connection."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    samples = []
-    for text in texts:
-        body = json.dumps({"text": text, "perspective": "customer"})
-        started = time.perf_counter()
-        connection.request("POST", "/api/v1/suggest", body,
-                           {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
-        samples.append(time.perf_counter() - started)
-        if response.status != 200:
-            raise SystemExit(f"suggest answered {response.status}")
-    return samples
+def timed(call: Callable[[], object]) -> float:
+    """Seconds one call takes."""
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
 
 
-def time_calls(call: Callable[[str], object], texts: list[str]) -> list[float]:
-    """Seconds per call."""
-    samples = []
-    for text in texts:
-        started = time.perf_counter()
-        call(text)
-        samples.append(time.perf_counter() - started)
-    return samples
+def suggest_over_http(connection: http.client.HTTPConnection, text: str) -> None:
+    """One POST /api/v1/suggest on a keep-alive connection."""
+    body = json.dumps({"text": text, "perspective": "customer"})
+    connection.request("POST", "/api/v1/suggest", body, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    if response.status != 200:
+        raise SystemExit(f"suggest answered {response.status}")
 
 
 def latency(embedder: SentenceTransformerEmbedder) -> None:
     """Service latency beside raw encode of the same texts."""
     port = free_port()
     server = start_server(port)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        time_requests(port, [paragraph(60, f"warm{i}") for i in range(5)])
+        for i in range(5):
+            suggest_over_http(connection, paragraph(60, f"warm{i}"))
         print("words  kind   service p50/p95/p99 ms      raw encode p50/p95/p99 ms   ratio p50")
         for words in (60, 150, 400):
-            cold = [paragraph(words, f"c{words}-{i}") for i in range(RUNS)]
             base = paragraph(words, f"e{words}")
-            edit = [base.replace("thirty days", f"{30 + i} days") for i in range(RUNS)]
-            raw = percentiles(time_calls(lambda t: embedder.embed([t]), cold))
-            for kind, texts in (("cold", cold), ("edit", edit)):
-                service = percentiles(time_requests(port, texts))
-                print(f"{words:5d}  {kind:5s}  {service[0]:7.1f} {service[1]:7.1f} "
-                      f"{service[2]:7.1f}      {raw[0]:7.1f} {raw[1]:7.1f} {raw[2]:7.1f}"
-                      f"      {service[0] / raw[0]:5.2f}")
+            for kind in ("cold", "edit"):
+                service, raw = [], []
+                for i in range(RUNS):
+                    # Interleaved, so both see the same load on a shared machine.
+                    text = (paragraph(words, f"{kind}{words}-{i}") if kind == "cold"
+                            else base.replace("thirty days", f"{30 + i} days"))
+                    raw.append(timed(partial(embedder.embed, [text])))
+                    service.append(timed(partial(suggest_over_http, connection, text)))
+                s, r = percentiles(service), percentiles(raw)
+                print(f"{words:5d}  {kind:5s}  {s[0]:7.1f} {s[1]:7.1f} {s[2]:7.1f}      "
+                      f"{r[0]:7.1f} {r[1]:7.1f} {r[2]:7.1f}      {s[0] / r[0]:5.2f}")
     finally:
         server.terminate()
         server.wait(10)
