@@ -19,12 +19,14 @@ bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
 # forked workers copy-on-write, so a worker costs little memory and forks in milliseconds.
 preload_app = True
 
-# Embedding is CPU-bound and every request needs a core for tens of milliseconds, so sync
-# workers (one request at a time each) use the cores as well as threads do, and they fail
-# better: a killed sync worker loses only its one in-flight request, and on a graceful reload
-# connections not yet accepted wait in the listen queue for the new workers (a gthread worker
-# drops connections it accepted but had not started). Slow clients are nginx's job: it buffers
-# whole requests before passing them on.
+# Measured with bench/loadtest.py (32 clients, BENCHMARKS.md): embedding is CPU-bound, so
+# one single-threaded torch per core is the sweet spot. 2 sync workers: 114 req/s, p99 337 ms;
+# 3 workers: the same; gthread with 2 or 4 threads: the same or less throughput and p99 of
+# 534-741 ms; torch on 2 threads in each of 2 workers oversubscribes the cores: 29 req/s.
+# Sync workers also fail better: a killed sync worker loses only its one in-flight request
+# (measured: 1 failure), and on a graceful reload connections not yet accepted wait in the
+# listen queue for the new workers (a gthread worker drops connections it accepted but had
+# not started). Slow clients are nginx's job: it buffers whole requests before passing them on.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 workers = int(os.environ.get("WEB_CONCURRENCY", str(os.cpu_count() or 2)))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))  # used by the gthread class only
@@ -37,8 +39,10 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # SIGHUP (systemctl reload) or SIGTERM: workers finish their in-flight requests first.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5  # the reverse proxy reuses connections
-# Recycling workers is off: memory was measured flat over 20,000 requests; set it as a guard.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+# Worker memory grew about 10 MiB per 1,000 requests in the 20,000-request soak (BENCHMARKS.md),
+# so workers are recycled: after ~10,000 requests a worker finishes its request and exits, and a
+# fresh one forks from the preloaded master in milliseconds (no request is lost).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = max_requests // 10
 
 # Logs: the app logs one line per request itself (route, status, time, text length and hash),
