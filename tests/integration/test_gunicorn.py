@@ -32,8 +32,9 @@ RISKY = "The provider may use customer data to train its models."
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """Two workers forked from the preloaded app, with gunicorn's access log on."""
+    # Rate limits off: every request here comes from one address as fast as it can.
     service = gunicorn(tmp_path_factory.mktemp("gunicorn"), WEB_CONCURRENCY="2",
-                       GUNICORN_ACCESSLOG="-")
+                       GUNICORN_ACCESSLOG="-", REDLINE_RATE_LIMIT="0")
     try:
         service.wait_ready()
         yield service
