@@ -33,6 +33,9 @@ from server.adapters.embedding import SentenceTransformerEmbedder
 from server.core.engine import SuggestionEngine
 
 ROOT = Path(__file__).resolve().parents[1]
+# Two processes (this one and the server) take turns on two cores; OpenMP threads that spin
+# after each call would steal the other's turn and time the spinning, not the work.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 SENTENCES = [
     "Vendor may use Customer Data, Inputs and Outputs to train, retrain and improve the "
     "machine learning models that underlie the Services and its other products",
