@@ -186,7 +186,8 @@ class EmbeddingMemo:
         fresh = self.embedder.embed([text_of[k] for k in todo]) if todo else None
         with self._lock:
             if fresh is not None:
-                self._memo.update(zip(todo, fresh, strict=True))
+                # Copies, so a remembered row does not keep its whole batch alive.
+                self._memo.update((k, row.copy()) for k, row in zip(todo, fresh, strict=True))
             rows = [self._memo[k] for k in keys]
             for k in keys:
                 self._memo.move_to_end(k)
