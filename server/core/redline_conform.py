@@ -56,12 +56,18 @@ def _rename(target: str, paragraph: str, names: Sequence[str], pronouns: re.Patt
         return target
     theirs = party_name(paragraph, names)
     if theirs is not None:
-        if _name(theirs).search(target):
+        if _name(theirs).search(_without_compounds(target, theirs)):
             return target  # the target already uses that name, perhaps for someone else
         return _replace_name(target, paragraph, ours, _noun(theirs, paragraph))
     if pronouns.search(paragraph):
         return _to_pronouns(target, paragraph, ours, forms)
     return target
+
+
+def _without_compounds(text: str, name: str) -> str:
+    """The text without defined terms that end in the name ("Third-Party AI Provider" is not
+    the Provider)."""
+    return re.sub(rf"\b(?:[A-Z][\w-]*\s+)+(?:{name}|{name.upper()})\b", "", text)
 
 
 def _replace_name(target: str, paragraph: str, name: str,

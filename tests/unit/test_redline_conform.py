@@ -58,3 +58,9 @@ def test_quotes_follow_the_paragraph() -> None:
         "“Data” is Vendor’s")
     assert match_quotes("“Data” is Vendor’s", 'the "Service"') == '"Data" is Vendor\'s'
     assert match_quotes('"Data"', "no quotes here") == '"Data"'
+
+
+def test_a_defined_term_ending_in_the_name_does_not_block_renaming() -> None:
+    target = "Vendor shall not share Customer Data with a Third-Party AI Provider."
+    got = conform(target, "Provider may share Client prompts with its partners.")
+    assert got == "Provider shall not share Client Data with a Third-Party AI Provider."
