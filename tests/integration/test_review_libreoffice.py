@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -163,8 +164,14 @@ def _libreoffice(folder: Path) -> Iterator[str]:
 
 
 def _lo_check(pipe: str, *arguments: str) -> str:
-    checked = subprocess.run([SYSTEM_PYTHON, str(LO_CHECK), "--pipe", pipe, *arguments],
-                             capture_output=True, text=True, timeout=240, check=False)
+    # LibreOffice restarts itself once while it sets up a fresh profile; a UNO client
+    # connected across that restart dies of SIGSEGV. Only such a death is tried again.
+    for _ in range(3):
+        checked = subprocess.run([SYSTEM_PYTHON, str(LO_CHECK), "--pipe", pipe, *arguments],
+                                 capture_output=True, text=True, timeout=240, check=False)
+        if checked.returncode != -signal.SIGSEGV:
+            break
+        time.sleep(2)
     assert checked.returncode == 0, checked.stderr[-2000:]
     return checked.stdout
 
