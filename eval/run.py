@@ -125,10 +125,10 @@ def nearest_method(engine: SuggestionEngine, threshold: float) -> Callable[[str]
     return predict
 
 
-def bm25_method(engine: SuggestionEngine, threshold: float) -> Callable[[str], Prediction]:
+def bm25_method(engine: SuggestionEngine, bm25: BM25, threshold: float
+                ) -> Callable[[str], Prediction]:
     """Plain BM25 over all exemplars: the best-scoring exemplar's topic and stance."""
     index = engine.index
-    bm25 = _bm25_for(index.texts)
 
     def predict(text: str) -> Prediction:
         scores = bm25.scores(text)
@@ -139,13 +139,6 @@ def bm25_method(engine: SuggestionEngine, threshold: float) -> Callable[[str], P
         position = index.positions[best]
         return [(position.topic, {s: verdict_for(s, position.stance) for s in Perspective})]
     return predict
-
-
-_BM25_CACHE: dict[int, BM25] = {}
-
-
-def _bm25_for(texts: tuple[str, ...]) -> BM25:
-    return _BM25_CACHE.setdefault(id(texts), BM25(texts))
 
 
 def tune(examples: Sequence[Example], make: Callable[[P], Callable[[str], Prediction]],
@@ -224,7 +217,8 @@ def main() -> int:
                  for s, subset in (("tune", tune_set), ("held", held_set), ("all", examples))}
         report(name, f"{chosen} tuned on 'tune'", split)
 
-    run("bm25", lambda t: bm25_method(engine, t), steps(0.0, 6.0, 0.25))
+    bm25 = BM25(engine.index.texts)
+    run("bm25", lambda t: bm25_method(engine, bm25, t), steps(0.0, 6.0, 0.25))
     run("nearest", lambda t: nearest_method(engine, t), steps(0.30, 0.80, 0.02))
     base = engine.tuning
     knobs = [(t, m) for t in steps(0.40, 0.60, 0.05) for m in steps(0.0, 0.15, 0.025)]

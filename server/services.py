@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,6 @@ class Services:
     settings: Settings
     engine: SuggestionEngine | None = None
     failure: str | None = None
-    _loaded: threading.Event = field(default_factory=threading.Event)
 
     def ready_engine(self) -> SuggestionEngine:
         """The engine, or NotReady while it loads."""
@@ -48,12 +47,6 @@ class Services:
         except Exception as error:  # reported by /readyz and the CLI, then re-raised
             self.failure = f"{type(error).__name__}: {error}"
             raise
-        finally:
-            self._loaded.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until loading finished (either way)."""
-        return self._loaded.wait(timeout)
 
 
 class FileVectorCache:

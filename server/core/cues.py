@@ -54,10 +54,3 @@ def cue_matrix(texts: list[str]) -> NDArray[np.float32]:
     if not texts:
         return np.zeros((0, len(CUE_NAMES)), dtype=np.float32)
     return np.stack([cues(t) for t in texts])
-
-
-def cue_agreement(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Share of cues on which rows of a and rows of b agree (a: m x k, b: n x k -> m x n)."""
-    k = a.shape[1]
-    same = a @ b.T + (1 - a) @ (1 - b).T
-    return np.asarray(same / k, dtype=np.float32)

@@ -107,7 +107,7 @@ class Classifiers:
         x = topic_features(np.vstack([index.vectors, index.background]))
         y = np.concatenate([topic_of_row, np.full(index.background.shape[0], topics)])
         topic = SoftmaxRegression.fit(x, y, l2=tuning.topic_l2, steps=800, classes=topics + 1)
-        cues = cue_matrix(list(index.texts)) * tuning.stance_cues
+        cues = index.cue_vectors * tuning.stance_cues
         stance = tuple(
             SoftmaxRegression.fit(stance_features(index.vectors[rows], cues[rows]),
                                   index.stance_of_row[rows], l2=tuning.stance_l2,
