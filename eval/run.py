@@ -70,8 +70,10 @@ class Scores:
     topic_top1: float
     topic_strict: float
     off_topic_flagged: float
+    unlabelled_topics: float  # topics raised per on-topic paragraph that its labels do not name
     verdict: dict[Perspective, float]
     verdict_one_sided: dict[Perspective, float]
+    opposite: float  # one-sided paragraphs given the other side's verdict: the harmful error
 
     @property
     def objective(self) -> float:
@@ -86,6 +88,7 @@ def score(examples: Sequence[Example], predictions: Sequence[Prediction]) -> Sco
     top1 = np.mean([bool(p) and p[0][0] in e.topics for e, p in on]) if on else 0.0
     strict = np.mean([bool(p) and p[0][0] == e.topics[0] for e, p in on]) if on else 0.0
     flagged = np.mean([bool(p) for _, p in off]) if off else 0.0
+    unlabelled = np.mean([sum(t not in e.topics for t, _ in p) for e, p in on]) if on else 0.0
 
     def verdicts(one_sided: bool) -> dict[Perspective, float]:
         result = {}
@@ -99,7 +102,19 @@ def score(examples: Sequence[Example], predictions: Sequence[Prediction]) -> Sco
             result[side] = float(np.mean(hits)) if hits else 0.0
         return result
 
-    return Scores(float(top1), float(strict), float(flagged), verdicts(False), verdicts(True))
+    def opposite() -> float:
+        flips = []
+        for e, p in on:
+            if e.stance is None or e.stance is Stance.NEUTRAL:
+                continue
+            got = next((v for topic, v in p if topic == e.topics[0]), None)
+            flips.append(got is not None and got[Perspective.CUSTOMER] is verdict_for(
+                Perspective.CUSTOMER, Stance.CUSTOMER if e.stance is Stance.VENDOR
+                else Stance.VENDOR))
+        return float(np.mean(flips)) if flips else 0.0
+
+    return Scores(float(top1), float(strict), float(flagged), float(unlabelled),
+                  verdicts(False), verdicts(True), opposite())
 
 
 def engine_method(engine: SuggestionEngine) -> Callable[[str], Prediction]:
@@ -157,10 +172,12 @@ def report(name: str, parameter: str, split: dict[str, Scores]) -> None:
     for label, s in split.items():
         print(f"{name:<16} {label:<5} top1 {s.topic_top1:6.1%}  strict {s.topic_strict:6.1%}  "
               f"off-topic flagged {s.off_topic_flagged:6.1%}  "
+              f"unlabelled {s.unlabelled_topics:4.2f}  "
               f"verdict cust {s.verdict[Perspective.CUSTOMER]:6.1%} "
               f"vend {s.verdict[Perspective.VENDOR]:6.1%}  "
               f"one-sided cust {s.verdict_one_sided[Perspective.CUSTOMER]:6.1%} "
-              f"vend {s.verdict_one_sided[Perspective.VENDOR]:6.1%}  ({parameter})")
+              f"vend {s.verdict_one_sided[Perspective.VENDOR]:6.1%}  "
+              f"opposite {s.opposite:5.1%}  ({parameter})")
 
 
 def redline_quality(engine: SuggestionEngine, examples: Sequence[Example]) -> None:

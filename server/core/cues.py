@@ -12,7 +12,7 @@ import re
 import numpy as np
 from numpy.typing import NDArray
 
-_VENDOR = r"(?:vendor|provider|supplier|licensor|company|contractor|service provider|we|us)"
+_VENDOR = r"(?:vendor|provider|supplier|licensor|company|contractor|consultant|service provider|we|us)"
 _CUSTOMER = r"(?:customer|client|licensee|subscriber|buyer|user|you)"
 _NEG_MODAL = r"(?:shall|will|may|must|can|could|would|should)\s+(?:not|never)\b|(?:shall|will|may|must|can)n[o']t\b|cannot\b"
 _PERM_MODAL = r"(?:may|can|is\s+(?:permitted|entitled|free|authori[sz]ed)\s+to|reserves\s+the\s+right\s+to|retains?\s+the\s+right\s+to)\b"

@@ -25,7 +25,7 @@ from server.core.embedding import Embedder, Vectors, sentences, windows
 from server.core.topics import Stance
 
 MIN_UNIT_WORDS = 8
-EMBEDDING_INPUT_VERSION = "canonical-parties-1"  # bump when what is embedded changes
+EMBEDDING_INPUT_VERSION = "canonical-parties-2"  # bump when what is embedded changes
 
 
 class VectorCache(Protocol):
@@ -112,7 +112,7 @@ def _cache_key(model: str, texts: Sequence[str]) -> str:
 
 
 _VENDOR_NAMES = re.compile(
-    r"\b(?:Service Provider|Provider|Supplier|Licensor|Contractor|Company)(?=\b)")
+    r"\b(?:Service Provider|Provider|Supplier|Licensor|Contractor|Consultant|Company)(?=\b)")
 _CUSTOMER_NAMES = re.compile(r"\b(?:Client|Licensee|Subscriber|Buyer)(?=\b)")
 _PRONOUNS = [(re.compile(r"\b(?:[Ww]e|us)\b"), "Vendor"), (re.compile(r"\b[Oo]ur\b"), "Vendor's"),
              (re.compile(r"\b[Yy]ou\b"), "Customer"), (re.compile(r"\b[Yy]our\b"), "Customer's")]
