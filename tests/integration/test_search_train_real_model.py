@@ -1,0 +1,73 @@
+"""The search-train command on the real base model: one step on a made-up benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from server.adapters.embedding import SentenceTransformerEmbedder
+from server.search_train import SplitLeak, add_arguments, run
+
+pytestmark = pytest.mark.model
+
+CLAUSES = {
+    "escrow-1": "The custodian hands the code to the buyer if the vendor becomes insolvent.",
+    "escrow-2": "Build files are deposited with a custodian and refreshed every quarter.",
+    "fees": "Each invoice is payable within thirty days.",
+    "cap-1": "Neither side owes more than the fees paid in the prior twelve months.",
+    "law": "This agreement is governed by the laws of Ontario.",
+}
+QUERIES = [("escrow", "code escrow", "train"), ("cap", "limit on damages", "train"),
+           ("notice", "how notices are given", "valid")]
+TRAIN = [("escrow", "escrow-1", 4), ("escrow", "fees", 0), ("cap", "cap-1", 3), ("cap", "law", 0)]
+
+
+def made_up(folder: Path, train: list[tuple[str, str, int]]) -> list[str]:
+    """A tiny BEIR benchmark in our own words; returns the command's data arguments."""
+    (folder / "corpus.jsonl").write_text("".join(
+        json.dumps({"_id": k, "text": v}) + "\n" for k, v in CLAUSES.items()), encoding="utf-8")
+    (folder / "queries.jsonl").write_text("".join(
+        json.dumps({"_id": q, "text": t, "metadata": {"split": s}}) + "\n"
+        for q, t, s in QUERIES), encoding="utf-8")
+    header = "query-id\tcorpus-id\tscore\n"
+    (folder / "train.tsv").write_text(header + "".join(f"{q}\t{c}\t{r}\n" for q, c, r in train),
+                                      encoding="utf-8")
+    (folder / "valid.tsv").write_text(header + "notice\tlaw\t0\n", encoding="utf-8")
+    return ["--corpus", str(folder / "corpus.jsonl"), "--queries", str(folder / "queries.jsonl"),
+            "--qrels", str(folder / "train.tsv"), "--exclude", str(folder / "valid.tsv")]
+
+
+def parse(arguments: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(arguments)
+
+
+def test_one_training_step_writes_a_model_search_can_load(
+        tmp_path: Path, real_embedder: SentenceTransformerEmbedder) -> None:
+    out = tmp_path / "model"
+    args = parse([*made_up(tmp_path, TRAIN), "--out", str(out), "--learning-rate", "1e-4",
+                  "--threads", "1"])
+    assert run(args, "all-MiniLM-L6-v2", tmp_path / "cache") == 0
+    record = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert record["steps"] == 1 and record["examples"] == 2
+    assert record["versions"]["torch"] and record["versions"]["sentence-transformers"]
+    assert len(record["qrels_sha256"]) == 64
+    tuned = SentenceTransformerEmbedder(str(out))
+    # same file names and sizes as the base model, yet its own cache key
+    assert tuned.name != real_embedder.name
+    texts = list(CLAUSES.values())
+    moved = np.sum(tuned.embed(texts) * real_embedder.embed(texts), axis=1)
+    assert np.all(moved < 1 - 1e-6) and np.all(moved > 0.9)  # one small step, not a new model
+
+
+def test_a_valid_query_in_the_training_ratings_stops_the_run(tmp_path: Path) -> None:
+    leaked = [*TRAIN, ("notice", "law", 2)]
+    args = parse([*made_up(tmp_path, leaked), "--out", str(tmp_path / "model")])
+    with pytest.raises(SplitLeak):
+        run(args, "all-MiniLM-L6-v2", tmp_path / "cache")
+    assert not (tmp_path / "model").exists()
