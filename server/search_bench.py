@@ -232,8 +232,13 @@ def _percentiles(times: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None) -> int:
-    """Print the figures for each qrels file, then the latency of the shipped method."""
+def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
+        tuned: Embedder | None = None) -> int:
+    """Print the figures for each qrels file, then the latency of the shipped method.
+
+    With a `tuned` embedder (a fine-tuned model, `--model`), its plain embeddings and the
+    shipped method on it are rows of the same tables.
+    """
     from server.adapters.precedents import read_precedents
 
     documents = read_precedents(Path(args.corpus))
@@ -252,6 +257,10 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None)
     started = time.perf_counter()
     bench = Bench(documents, embedder, cache, queries)
     rankers = bench.rankers(tuning)
+    tuned_bench = Bench(documents, tuned, cache, queries) if tuned else None
+    if tuned_bench:
+        rankers |= {f"{name}, fine-tuned": rank
+                    for name, rank in tuned_bench.rankers(tuning).items() if "BM25" not in name}
     if args.sweep:
         feedback = [(int(k), float(w)) for k, w in (f.split(":") for f in args.sweep_feedback)]
         rankers |= bench.sweep(tuning, args.sweep_windows, args.sweep_weights, feedback)
@@ -271,19 +280,23 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None)
                 print(_row(name, evaluate(_by_query(rank, queries, chosen), chosen, ratings,
                                           bench.ids, full)))
     if args.latency_rounds:
-        print_latency(bench.index(tuning).with_tuning(tuning), queries, args.latency_rounds)
+        for label, timed in (("base model", bench), ("fine-tuned", tuned_bench)):
+            if timed:
+                print_latency(timed.index(tuning).with_tuning(tuning), queries,
+                              args.latency_rounds, label)
     return 0
 
 
-def print_latency(index: SearchIndex, queries: Sequence[Query], rounds: int) -> None:
+def print_latency(index: SearchIndex, queries: Sequence[Query], rounds: int,
+                  label: str = "base model") -> None:
     """Query latency with one torch thread, as each gunicorn worker runs (deploy/)."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a one-query batch gains nothing from more; see BENCHMARKS.md
     try:
-        print(f"\nlatency of the shipped search over {len(index)} clauses (embed query + score "
-              f"all + top 10), {len(queries)} queries x {rounds}, 1 torch thread:")
+        print(f"\nlatency of the shipped search ({label}) over {len(index)} clauses (embed "
+              f"query + score all + top 10), {len(queries)} queries x {rounds}, 1 torch thread:")
         for clock, (p50, p95) in latency(index, queries, rounds).items():
             print(f"  {clock:<4} p50 {p50:.1f} ms, p95 {p95:.1f} ms")
         print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -303,6 +316,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--queries", required=True, help="BEIR queries.jsonl")
     p.add_argument("--qrels", required=True, nargs="+", help="one or more qrels TSV files")
     p.add_argument("--split", help="only queries whose metadata split is this (e.g. valid)")
+    p.add_argument("--model", help="a fine-tuned model directory to compare with the base model "
+                   "(python -m server search-train)")
     p.add_argument("--window", type=int, help="passage window in model tokens")
     p.add_argument("--semantic-weight", type=float, help="weight of embeddings in the fusion")
     p.add_argument("--latency-rounds", type=int, default=3,

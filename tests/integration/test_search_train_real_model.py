@@ -9,8 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from server import create_app
 from server.adapters.embedding import SentenceTransformerEmbedder
+from server.api.search import EXTENSION
 from server.search_train import SplitLeak, add_arguments, run
+from server.settings import Settings
+from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.model
 
@@ -63,6 +67,19 @@ def test_one_training_step_writes_a_model_search_can_load(
     texts = list(CLAUSES.values())
     moved = np.sum(tuned.embed(texts) * real_embedder.embed(texts), axis=1)
     assert np.all(moved < 1 - 1e-6) and np.all(moved > 0.9)  # one small step, not a new model
+    searches_with(str(out), tuned.name, real_embedder, tmp_path)
+
+
+def searches_with(model: str, name: str, engine_embedder: SentenceTransformerEmbedder,
+                  tmp_path: Path) -> None:
+    """REDLINE_SEARCH_MODEL: search reads with that model, the engine keeps its own."""
+    settings = Settings(bank_dir=FIXTURES / "bank", cache_dir=tmp_path / "app-cache",
+                        search_model=model)
+    app = create_app(settings, embedder=engine_embedder, load="now")
+    response = app.test_client().get("/api/v1/clauses/search", query_string={"q": "training"})
+    assert response.status_code == 200 and response.get_json()["results"]
+    index = app.extensions[EXTENSION].index
+    assert index.embedder.name == name != app.extensions["clausewise"].engine.embedder.name
 
 
 def test_a_valid_query_in_the_training_ratings_stops_the_run(tmp_path: Path) -> None:
