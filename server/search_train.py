@@ -324,10 +324,9 @@ def report_hold_out(corpus: Path, queries: Sequence[Query], held: Ratings, base_
     from server.search_bench import Bench, evaluate
     from server.services import FileVectorCache
 
-    wanted = {c for rated in held.values() for c in rated}
-    documents = [d for d in read_precedents(corpus) if d.id in wanted]
+    documents = read_precedents(corpus)
     chosen = [q for q in queries if q.id in held]
-    print(f"\nhold-out: {len(chosen)} train queries, {len(documents)} rated clauses")
+    print(f"\nhold-out: {len(chosen)} train queries, rated clauses ranked")
     for label, name in (("base", base_model), ("fine-tuned", tuned_model)):
         bench = Bench(documents, SentenceTransformerEmbedder(name), FileVectorCache(cache_dir),
                       chosen)
