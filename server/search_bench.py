@@ -116,10 +116,10 @@ def evaluate(rank: Ranker, queries: Sequence[Query], ratings: Ratings, ids: Sequ
 
 def _row(name: str, figures: Figures) -> str:
     stars = "  ".join(f"{figures.precision5[s]:5.1f}" for s in STARS)
-    return f"  {name:<40} {figures.ndcg5:6.1f} {figures.ndcg10:7.1f}  {stars}"
+    return f"  {name:<52} {figures.ndcg5:6.1f} {figures.ndcg10:7.1f}  {stars}"
 
 
-HEADER = f"  {'method':<40} {'NDCG@5':>6} {'NDCG@10':>7}  {'P@5 3*':>5} {'4*':>5} {'5*':>5}"
+HEADER = f"  {'method':<52} {'NDCG@5':>6} {'NDCG@10':>7}  {'P@5 3*':>5} {'4*':>5} {'5*':>5}"
 
 
 @dataclass
