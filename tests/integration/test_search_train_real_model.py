@@ -12,7 +12,7 @@ import pytest
 from server import create_app
 from server.adapters.embedding import SentenceTransformerEmbedder
 from server.api.search import EXTENSION
-from server.search_train import SplitLeak, add_arguments, run
+from server.search_train import SplitLeak, add_arguments, file_digest, run
 from server.settings import Settings
 from tests.conftest import FIXTURES
 
@@ -68,6 +68,12 @@ def test_one_training_step_writes_a_model_search_can_load(
     moved = np.sum(tuned.embed(texts) * real_embedder.embed(texts), axis=1)
     assert np.all(moved < 1 - 1e-6) and np.all(moved > 0.9)  # one small step, not a new model
     searches_with(str(out), tuned.name, real_embedder, tmp_path)
+    again = tmp_path / "again"
+    args = parse([*made_up(tmp_path, TRAIN), "--out", str(again), "--learning-rate", "1e-4",
+                  "--threads", "1"])
+    assert run(args, "all-MiniLM-L6-v2", tmp_path / "cache") == 0
+    # the same seed, data and thread count give the same weights, byte for byte
+    assert file_digest(again / "model.safetensors") == file_digest(out / "model.safetensors")
 
 
 def searches_with(model: str, name: str, engine_embedder: SentenceTransformerEmbedder,
