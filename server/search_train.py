@@ -295,6 +295,10 @@ def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
     examples = build_examples(rated, {q.id: q.text for q in queries}, recipe)
     prepared = time.perf_counter() - started
     print(f"{len(fit)} queries, {len(examples)} examples (prepared in {prepared:.0f} s)")
+    if len({e.query_id for e in examples}) < 2:
+        # a batch needs two queries, or there is nothing to contrast: no step would be taken
+        print("search-train: examples of at least two queries are needed", file=sys.stderr)
+        return 2
     model = load_model(model_path(base_model), recipe.max_tokens)
     started = time.perf_counter()
     losses = train(model, examples, related_pairs(ratings), recipe)

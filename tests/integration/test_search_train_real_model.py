@@ -24,9 +24,10 @@ CLAUSES = {
     "fees": "Each invoice is payable within thirty days.",
     "cap-1": "Neither side owes more than the fees paid in the prior twelve months.",
     "law": "This agreement is governed by the laws of Ontario.",
+    "renew": "The term renews each year unless a side gives ninety days' notice.",
 }
 QUERIES = [("escrow", "code escrow", "train"), ("cap", "limit on damages", "train"),
-           ("notice", "how notices are given", "valid")]
+           ("renewal", "automatic renewal", "train"), ("notice", "how notices are given", "valid")]
 TRAIN = [("escrow", "escrow-1", 4), ("escrow", "fees", 0), ("cap", "cap-1", 3), ("cap", "law", 0)]
 
 
@@ -86,6 +87,28 @@ def searches_with(model: str, name: str, engine_embedder: SentenceTransformerEmb
     assert response.status_code == 200 and response.get_json()["results"]
     index = app.extensions[EXTENSION].index
     assert index.embedder.name == name != app.extensions["clausewise"].engine.embedder.name
+
+
+def test_hold_out_compares_base_and_fine_tuned_on_unseen_train_queries(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    three = [*TRAIN, ("renewal", "renew", 3), ("renewal", "fees", 0)]
+    args = parse([*made_up(tmp_path, three), "--out", str(tmp_path / "model"), "--holdout", "1",
+                  "--threads", "1"])
+    assert run(args, "all-MiniLM-L6-v2", tmp_path / "cache") == 0
+    out = capsys.readouterr().out
+    held = json.loads((tmp_path / "model" / "training.json").read_text(encoding="utf-8"))
+    assert held["queries"] == 2 and len(held["held_out_queries"]) == 1
+    assert "hold-out: 1 train queries" in out
+    for label in ("base", "fine-tuned"):
+        assert sum(line.strip().startswith(label) for line in out.splitlines()) == 3
+
+
+def test_too_few_queries_to_contrast_stop_the_run(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    args = parse([*made_up(tmp_path, TRAIN[:2]), "--out", str(tmp_path / "model")])
+    assert run(args, "all-MiniLM-L6-v2", tmp_path / "cache") == 2
+    assert "at least two queries" in capsys.readouterr().err
+    assert not (tmp_path / "model").exists()
 
 
 def test_a_valid_query_in_the_training_ratings_stops_the_run(tmp_path: Path) -> None:
