@@ -47,7 +47,7 @@ DEFAULT_OUT = Path(".cache/search-model")
 
 @dataclass(frozen=True, slots=True)
 class Recipe:
-    """The training knobs (set on a hold-out of train queries; see BENCHMARKS.md)."""
+    """The training knobs (one recipe, checked on a hold-out of train queries: BENCHMARKS.md)."""
 
     min_positive: int = 2  # rating of a positive: 3 stars and up
     hard_pool: int = 30  # a negative is drawn from this many top 0-rated clauses (base model)
