@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint typecheck pytest bench eval acord loadtest system-deps clean screenshot
+.PHONY: run test lint typecheck pytest bench eval acord acord-train loadtest system-deps clean screenshot
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -58,10 +58,19 @@ eval: $(STAMP)
 	$(PY) -m eval.run
 
 # Clause search on ACORD (train and valid splits, read in place from the shared data folder).
+# With a fine-tuned model in $(SEARCH_MODEL) (`make acord-train`), its rows are printed too.
 ACORD ?= ../shared/data/acord
+SEARCH_MODEL ?= .cache/search-model
 acord: $(STAMP)
 	$(PY) -m server search-bench --corpus $(ACORD)/corpus.jsonl --queries $(ACORD)/queries.jsonl \
-	  --qrels $(ACORD)/qrels/train.tsv $(ACORD)/qrels/valid.tsv
+	  --qrels $(ACORD)/qrels/train.tsv $(ACORD)/qrels/valid.tsv \
+	  $(if $(wildcard $(SEARCH_MODEL)/training.json),--model $(SEARCH_MODEL))
+
+# Fine-tune the search embedder on ACORD train (valid's queries refused); weights stay in .cache/
+acord-train: $(STAMP)
+	$(PY) -m server search-train --corpus $(ACORD)/corpus.jsonl --queries $(ACORD)/queries.jsonl \
+	  --qrels $(ACORD)/qrels/train.tsv --exclude $(ACORD)/qrels/valid.tsv \
+	  --out $(SEARCH_MODEL) --seed 0
 
 # 32 clients against gunicorn on loopback: load, 20,000-request soak, a killed worker (bounded)
 loadtest: $(STAMP)

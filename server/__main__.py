@@ -1,4 +1,4 @@
-"""Command line: `python -m server serve|bank|review|manifest|search-bench ...`."""
+"""Command line: `python -m server serve|bank|review|manifest|search-bench|search-train ...`."""
 
 from __future__ import annotations
 
@@ -68,8 +68,17 @@ def search_bench(args: argparse.Namespace) -> int:
     from server.services import FileVectorCache
 
     settings = Settings.from_env()
+    tuned = SentenceTransformerEmbedder(args.model) if args.model else None
     return run(args, SentenceTransformerEmbedder(settings.model),
-               FileVectorCache(settings.cache_dir))
+               FileVectorCache(settings.cache_dir), tuned)
+
+
+def search_train(args: argparse.Namespace) -> int:
+    """Fine-tune the search embedder on a benchmark's train ratings (see server/search_train.py)."""
+    from server.search_train import run
+
+    settings = Settings.from_env()
+    return run(args, settings.model, settings.cache_dir)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -104,6 +113,12 @@ def parser() -> argparse.ArgumentParser:
 
     add_search_bench_arguments(p)
     p.set_defaults(handler=search_bench)
+
+    p = commands.add_parser("search-train", help="fine-tune the search embedder (train split)")
+    from server.search_train import add_arguments as add_search_train_arguments
+
+    add_search_train_arguments(p)
+    p.set_defaults(handler=search_train)
 
     from server.bank_cli import add_commands as add_bank_commands
 

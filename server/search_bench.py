@@ -116,10 +116,10 @@ def evaluate(rank: Ranker, queries: Sequence[Query], ratings: Ratings, ids: Sequ
 
 def _row(name: str, figures: Figures) -> str:
     stars = "  ".join(f"{figures.precision5[s]:5.1f}" for s in STARS)
-    return f"  {name:<40} {figures.ndcg5:6.1f} {figures.ndcg10:7.1f}  {stars}"
+    return f"  {name:<52} {figures.ndcg5:6.1f} {figures.ndcg10:7.1f}  {stars}"
 
 
-HEADER = f"  {'method':<40} {'NDCG@5':>6} {'NDCG@10':>7}  {'P@5 3*':>5} {'4*':>5} {'5*':>5}"
+HEADER = f"  {'method':<52} {'NDCG@5':>6} {'NDCG@10':>7}  {'P@5 3*':>5} {'4*':>5} {'5*':>5}"
 
 
 @dataclass
@@ -135,10 +135,13 @@ class Bench:
         self.ids = [d.id for d in self.documents]
         self.bm25 = BM25([d.text for d in self.documents])
         self.query_vectors = self.embedder.embed([q.text for q in self.queries])
+        self.indexes: dict[int, SearchIndex] = {}
+        # a clause that fits one window is that window: embedded once, for both methods
+        shipped = self.index(Tuning())
+        known = dict(zip(shipped.passages, shipped.vectors, strict=True))
         # plain embeddings: one vector per clause, the model truncating what overflows its window
         self.plain = cached_vectors(self.embedder, [d.text for d in self.documents],
-                                    self.cache, "plain")
-        self.indexes: dict[int, SearchIndex] = {}
+                                    self.cache, "plain", known)
 
     def index(self, tuning: Tuning) -> SearchIndex:
         """The passage index for this tuning's window (embedded once, then cached)."""
@@ -232,8 +235,13 @@ def _percentiles(times: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None) -> int:
-    """Print the figures for each qrels file, then the latency of the shipped method."""
+def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
+        tuned: Embedder | None = None) -> int:
+    """Print the figures for each qrels file, then the latency of the shipped method.
+
+    With a `tuned` embedder (a fine-tuned model, `--model`), its plain embeddings and the
+    shipped method on it are rows of the same tables.
+    """
     from server.adapters.precedents import read_precedents
 
     documents = read_precedents(Path(args.corpus))
@@ -252,6 +260,10 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None)
     started = time.perf_counter()
     bench = Bench(documents, embedder, cache, queries)
     rankers = bench.rankers(tuning)
+    tuned_bench = Bench(documents, tuned, cache, queries) if tuned else None
+    if tuned_bench:
+        rankers |= {f"{name}, fine-tuned": rank
+                    for name, rank in tuned_bench.rankers(tuning).items() if "BM25" not in name}
     if args.sweep:
         feedback = [(int(k), float(w)) for k, w in (f.split(":") for f in args.sweep_feedback)]
         rankers |= bench.sweep(tuning, args.sweep_windows, args.sweep_weights, feedback)
@@ -271,19 +283,23 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None)
                 print(_row(name, evaluate(_by_query(rank, queries, chosen), chosen, ratings,
                                           bench.ids, full)))
     if args.latency_rounds:
-        print_latency(bench.index(tuning).with_tuning(tuning), queries, args.latency_rounds)
+        for label, timed in (("base model", bench), ("fine-tuned", tuned_bench)):
+            if timed:
+                print_latency(timed.index(tuning).with_tuning(tuning), queries,
+                              args.latency_rounds, label)
     return 0
 
 
-def print_latency(index: SearchIndex, queries: Sequence[Query], rounds: int) -> None:
+def print_latency(index: SearchIndex, queries: Sequence[Query], rounds: int,
+                  label: str = "base model") -> None:
     """Query latency with one torch thread, as each gunicorn worker runs (deploy/)."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a one-query batch gains nothing from more; see BENCHMARKS.md
     try:
-        print(f"\nlatency of the shipped search over {len(index)} clauses (embed query + score "
-              f"all + top 10), {len(queries)} queries x {rounds}, 1 torch thread:")
+        print(f"\nlatency of the shipped search ({label}) over {len(index)} clauses (embed "
+              f"query + score all + top 10), {len(queries)} queries x {rounds}, 1 torch thread:")
         for clock, (p50, p95) in latency(index, queries, rounds).items():
             print(f"  {clock:<4} p50 {p50:.1f} ms, p95 {p95:.1f} ms")
         print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -303,6 +319,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--queries", required=True, help="BEIR queries.jsonl")
     p.add_argument("--qrels", required=True, nargs="+", help="one or more qrels TSV files")
     p.add_argument("--split", help="only queries whose metadata split is this (e.g. valid)")
+    p.add_argument("--model", help="a fine-tuned model directory to compare with the base model "
+                   "(python -m server search-train)")
     p.add_argument("--window", type=int, help="passage window in model tokens")
     p.add_argument("--semantic-weight", type=float, help="weight of embeddings in the fusion")
     p.add_argument("--latency-rounds", type=int, default=3,

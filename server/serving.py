@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from gunicorn import glogging
@@ -30,6 +31,8 @@ def model_problem(settings: Settings) -> str | None:
         model_path(settings.model)
     except (FileNotFoundError, ImportError) as error:
         return f"the embedding model is missing: {error}"
+    if settings.search_model is not None and not Path(settings.search_model).is_dir():
+        return f"the search model (REDLINE_SEARCH_MODEL) is missing: {settings.search_model}"
     return None
 
 

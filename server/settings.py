@@ -57,6 +57,7 @@ class Settings:
     trusted_proxies: int = 0  # reverse proxies in front that set X-Forwarded-For
     frame_ancestors: tuple[str, ...] = field(default_factory=tuple)  # empty: Office's hosts
     precedents: Path | None = None
+    search_model: str | None = None  # a model directory for clause search only (fine-tuned)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -86,4 +87,5 @@ class Settings:
             trusted_proxies=_int(env, "REDLINE_TRUSTED_PROXIES", defaults.trusted_proxies),
             frame_ancestors=_list(env, "REDLINE_FRAME_ANCESTORS"),
             precedents=_path(env.get("REDLINE_PRECEDENTS")),
+            search_model=env.get("REDLINE_SEARCH_MODEL") or None,
         )

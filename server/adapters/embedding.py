@@ -78,6 +78,12 @@ class SentenceTransformerEmbedder:
 
 
 def _weights_digest(path: Path) -> str:
-    """Names and sizes of the weight files: cheap, and changes when the model does."""
-    stats = sorted(f"{p.name}={p.stat().st_size}" for p in path.glob("*.safetensors"))
-    return hashlib.sha256(";".join(stats).encode()).hexdigest()[:12]
+    """A digest of the weight files' bytes: a fine-tuned copy of a model has the same names
+    and sizes, and its cached vectors must never be mixed with the base model's."""
+    digest = hashlib.sha256()
+    for weights in sorted(path.glob("*.safetensors")):
+        digest.update(weights.name.encode() + b"\0")
+        with weights.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:12]

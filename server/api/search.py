@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -17,10 +18,12 @@ from server.adapters.precedents import InvalidCorpus, read_precedents
 from server.api.clauses import topic_of
 from server.api.errors import ApiError
 from server.api.suggest import perspective_of
+from server.core.embedding import Embedder, Vectors
 from server.core.engine import SuggestionEngine
 from server.core.search import Hit, SearchIndex, position_document
 from server.core.topics import Perspective
 from server.services import FileVectorCache, NotReady, services
+from server.settings import Settings
 
 log = logging.getLogger(__name__)
 bp = Blueprint("search", __name__, url_prefix="/api/v1")
@@ -68,9 +71,8 @@ def _build(app: Flask, state: SearchState, engine: SuggestionEngine) -> None:
         documents = [position_document(p) for p in engine.bank.positions()]
         if settings.precedents is not None:
             documents += read_precedents(settings.precedents)
-        # the bank index already embedded every position's text and exemplars whole
-        known = dict(zip(engine.index.texts, engine.index.vectors, strict=True))
-        index = SearchIndex(documents, engine.embedder, FileVectorCache(settings.cache_dir),
+        embedder, known = search_embedder(settings, engine)
+        index = SearchIndex(documents, embedder, FileVectorCache(settings.cache_dir),
                             known=known)
         with state.lock:
             if state.engine is engine:
@@ -85,6 +87,21 @@ def _build(app: Flask, state: SearchState, engine: SuggestionEngine) -> None:
         log.error("search index failed to build: %s", detail)
     finally:
         state.done.set()
+
+
+def search_embedder(settings: Settings, engine: SuggestionEngine
+                    ) -> tuple[Embedder, Mapping[str, Vectors]]:
+    """The model search reads with, and the vectors it already has for whole texts.
+
+    By default that is the engine's model, whose bank index has embedded every position's
+    text and exemplars; REDLINE_SEARCH_MODEL names another (a fine-tuned copy, see
+    `python -m server search-train`), whose vectors must not be mixed with the engine's.
+    """
+    if settings.search_model is None:
+        return engine.embedder, dict(zip(engine.index.texts, engine.index.vectors, strict=True))
+    from server.adapters.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.search_model), {}
 
 
 def query_of(value: str | None) -> str:

@@ -162,11 +162,11 @@ class SearchIndex:
 
     def feedback(self, query_vector: Vectors, top: NDArray[np.intp]) -> Vectors:
         """The query moved toward the best passages of the top documents (Rocchio)."""
-        best = [self._best_passage(int(row), query_vector) for row in top]
+        best = [self.best_passage_row(int(row), query_vector) for row in top]
         moved = query_vector + self.tuning.feedback_weight * self.vectors[best].mean(axis=0)
         return np.asarray(moved / np.linalg.norm(moved), dtype=np.float32)
 
-    def _best_passage(self, row: int, query_vector: Vectors) -> int:
+    def best_passage_row(self, row: int, query_vector: Vectors) -> int:
         """The passage number of the document's passage closest to the query."""
         start, end = self.bounds[row], self.bounds[row + 1]
         return int(start + np.argmax(self.vectors[start:end] @ query_vector))
@@ -189,7 +189,7 @@ class SearchIndex:
     def _hit(self, row: int, score: float, lexical: float, query_terms: set[str],
              query_vector: Vectors) -> Hit:
         document = self.documents[row]
-        best = self._best_passage(row, query_vector)
+        best = self.best_passage_row(row, query_vector)
         semantic = float(self.vectors[best] @ query_vector)  # the query as typed
         matched = tuple(t for t in dict.fromkeys(terms(_lexical_text(document)))
                         if t in query_terms)

@@ -142,7 +142,7 @@ def test_feedback_moves_the_query_toward_the_top_documents_best_passages() -> No
     query = HashingEmbedder().embed(["escrow release"])[0]
     moved = searched.feedback(query, np.array([0]))
     assert np.linalg.norm(moved) == pytest.approx(1.0)
-    escrow = searched.vectors[searched._best_passage(0, query)]
+    escrow = searched.vectors[searched.best_passage_row(0, query)]
     assert float(moved @ escrow) > float(query @ escrow)
     # with feedback on, the ranking still puts the escrow clause first
     assert searched.search("escrow release when the licensor is insolvent")[0].document.id == (

@@ -104,8 +104,30 @@ def test_run_prints_every_method_for_every_split(tmp_path: Path,
     # each of these made-up queries has its best clause found by BM25 at rank 1
     assert all(row.split()[2] == "100.0" for row in rows)
     assert out.count("  shipped (") == 4
-    assert "latency of the shipped search over 5 clauses" in out
+    assert "latency of the shipped search (base model) over 5 clauses" in out
     assert "  wall p50 " in out and "  CPU  p50 " in out
+    assert "fine-tuned" not in out
+
+
+class OtherHashingEmbedder(HashingEmbedder):
+    """A second fake model: the same vectors under another name (its own cache keys)."""
+
+    name = "hashing-other"
+
+
+def test_a_fine_tuned_model_adds_its_rows_beside_the_base_models(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(made_up_benchmark(tmp_path))
+    tuned = OtherHashingEmbedder()
+    assert run(args, HashingEmbedder(), None, tuned) == 0
+    out = capsys.readouterr().out
+    assert out.count("  plain embeddings (cosine), fine-tuned") == 4
+    assert out.count(", fine-tuned") == 8  # plain and shipped, in each of the four tables
+    assert out.count("  plain BM25") == 4  # BM25 has no model: printed once per table
+    assert "latency of the shipped search (fine-tuned) over 5 clauses" in out
+    assert tuned.calls  # the tuned model embedded the corpus and queries itself
 
 
 def test_sweep_prints_the_variants(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

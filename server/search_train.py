@@ -1,0 +1,360 @@
+"""`python -m server search-train`: fine-tune the search embedder on a benchmark's train ratings.
+
+Reproducible by construction: fixed seeds, data built in sorted order, batches drawn from a
+seeded generator, and a `training.json` beside the model with the recipe, the data's digests,
+the library versions and the time taken. The model is written outside the repository
+(default `.cache/search-model`, git-ignored); weights are never committed.
+
+Data (from the qrels of the train split only; a query of any `--exclude` qrels file, such as
+valid, stops the run): each clause rated 3 stars or more for a query (rating >= 2) is a positive,
+paired with a hard negative: a clause lawyers rated 0 for the same query, drawn from the ones the
+base model ranks highest. A long clause is read as search reads it, in windows of the model's
+length; a pair uses the clause's window closest to the query under the base model, because
+search scores a clause by its best window (max-pooling).
+
+Loss: in-batch contrastive (InfoNCE, as MultipleNegativesRankingLoss) over each batch's
+positives and hard negatives, with one change that matters on ACORD, whose queries share
+clauses: a clause rated for a query (any rating above 0) is never used as that query's in-batch
+negative. A batch never holds the same query or clause twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import platform
+import random
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from server.search_bench import Query, Ratings, read_queries, read_ratings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from torch import Tensor
+
+log = logging.getLogger(__name__)
+DEFAULT_OUT = Path(".cache/search-model")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """The training knobs (one recipe, checked on a hold-out of train queries: BENCHMARKS.md)."""
+
+    min_positive: int = 2  # rating of a positive: 3 stars and up
+    hard_pool: int = 30  # a negative is drawn from this many top 0-rated clauses (base model)
+    epochs: int = 1
+    batch_size: int = 16
+    learning_rate: float = 2e-5
+    warmup: float = 0.1  # share of the steps with a rising learning rate
+    max_tokens: int = 256  # model tokens per text (MiniLM's window)
+    scale: float = 20.0  # cosine -> logit, as MultipleNegativesRankingLoss
+    seed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rated:
+    """One rated (query, clause) pair, with the clause's window that training reads."""
+
+    query_id: str
+    clause_id: str
+    rating: int
+    passage: str
+    base_score: float  # the base model's cosine of the query and that window
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A query, a clause window that answers it and one rated 0 for it."""
+
+    query_id: str
+    query: str
+    positive_id: str
+    positive: str
+    negative_id: str
+    negative: str
+
+
+class SplitLeak(ValueError):
+    """A held-out query appears in the training ratings."""
+
+
+def training_ratings(ratings: Ratings, held_out: Sequence[Ratings]) -> Ratings:
+    """The train ratings, refusing any query that also belongs to a held-out split."""
+    leaked = {query for other in held_out for query in other if query in ratings}
+    if leaked:
+        raise SplitLeak(f"{len(leaked)} held-out queries are in the training ratings")
+    return ratings
+
+
+def hold_out(ratings: Ratings, count: int, seed: int) -> tuple[Ratings, Ratings]:
+    """Split train ratings by query into (fit, held) for choosing the recipe."""
+    if count <= 0:
+        return ratings, {}
+    held_ids = set(random.Random(seed).sample(sorted(ratings), count))
+    fit = {q: r for q, r in ratings.items() if q not in held_ids}
+    return fit, {q: r for q, r in ratings.items() if q in held_ids}
+
+
+def build_examples(rated: Sequence[Rated], queries: Mapping[str, str], recipe: Recipe
+                   ) -> list[Example]:
+    """One example per positive, with a hard negative drawn from its query's top 0-rated."""
+    rng = random.Random(recipe.seed)
+    by_query: dict[str, list[Rated]] = {}
+    for pair in rated:
+        by_query.setdefault(pair.query_id, []).append(pair)
+    examples = []
+    for query_id in sorted(by_query):
+        pairs = sorted(by_query[query_id], key=lambda p: p.clause_id)
+        positives = [p for p in pairs if p.rating >= recipe.min_positive]
+        pool = sorted((p for p in pairs if p.rating == 0),
+                      key=lambda p: (-p.base_score, p.clause_id))[:recipe.hard_pool]
+        if not pool:
+            continue
+        for positive in positives:
+            negative = rng.choice(pool)
+            examples.append(Example(query_id, queries[query_id], positive.clause_id,
+                                    positive.passage, negative.clause_id, negative.passage))
+    return examples
+
+
+def related_pairs(ratings: Ratings) -> frozenset[tuple[str, str]]:
+    """(query, clause) pairs rated above 0: never a negative for that query."""
+    return frozenset((q, c) for q, rated in ratings.items() for c, r in rated.items() if r > 0)
+
+
+def batches(examples: Sequence[Example], size: int, rng: random.Random
+            ) -> Iterator[list[Example]]:
+    """Shuffled batches in which no query and no clause occurs twice."""
+    order = list(examples)
+    rng.shuffle(order)
+    open_batches: list[tuple[list[Example], set[str]]] = []
+    for example in order:
+        keys = {f"q:{example.query_id}", f"c:{example.positive_id}", f"c:{example.negative_id}"}
+        for batch, seen in open_batches:
+            if not keys & seen:
+                batch.append(example)
+                seen |= keys
+                break
+        else:
+            open_batches.append(([example], set(keys)))
+        full = [b for b, _ in open_batches if len(b) >= size]
+        open_batches = [(b, s) for b, s in open_batches if len(b) < size]
+        yield from full
+    yield from (b for b, _ in open_batches if len(b) > 1)  # one example has no in-batch rival
+
+
+def negatives_mask(batch: Sequence[Example], related: frozenset[tuple[str, str]]
+                   ) -> np.ndarray[tuple[int, int], np.dtype[np.bool_]]:
+    """True where a batch document must not count against a query: it is rated for it.
+
+    Documents are the batch's positives, then its negatives; a query's own positive stays.
+    """
+    clause_ids = [e.positive_id for e in batch] + [e.negative_id for e in batch]
+    mask = np.zeros((len(batch), len(clause_ids)), dtype=np.bool_)
+    for i, example in enumerate(batch):
+        for j, clause_id in enumerate(clause_ids):
+            mask[i, j] = j != i and (example.query_id, clause_id) in related
+    return mask
+
+
+def contrastive_loss(queries: Tensor, documents: Tensor, mask: Tensor, scale: float) -> Tensor:
+    """InfoNCE: each query's own positive (document i) against the unmasked documents."""
+    import torch
+    from torch.nn import functional
+
+    scores = scale * queries @ documents.T
+    scores = scores.masked_fill(mask, float("-inf"))
+    return functional.cross_entropy(scores, torch.arange(len(queries)))
+
+
+def rated_windows(corpus: Path, queries: Sequence[Query], ratings: Ratings, base_model: str,
+                  cache_dir: Path) -> list[Rated]:
+    """Every rated pair with the clause's window closest to the query under the base model."""
+    from server.adapters.embedding import SentenceTransformerEmbedder
+    from server.adapters.precedents import read_precedents
+    from server.core.search import SearchIndex
+    from server.services import FileVectorCache
+
+    embedder = SentenceTransformerEmbedder(base_model)
+    documents = read_precedents(corpus)
+    index = SearchIndex(documents, embedder, FileVectorCache(cache_dir))
+    row_of = {d.id: i for i, d in enumerate(documents)}
+    text_of = {q.id: q.text for q in queries}
+    ids = sorted(ratings)
+    vectors = embedder.embed([text_of[q] for q in ids])
+    rated = []
+    for query_id, vector in zip(ids, vectors, strict=True):
+        for clause_id, rating in sorted(ratings[query_id].items()):
+            best = index.best_passage_row(row_of[clause_id], vector)
+            rated.append(Rated(query_id, clause_id, rating, index.passages[best],
+                               float(index.vectors[best] @ vector)))
+    return rated
+
+
+def load_model(path: Path, max_tokens: int) -> SentenceTransformer:
+    """The base sentence-transformers model from a local directory, on the CPU."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    model.max_seq_length = max_tokens
+    return model
+
+
+def encode(model: SentenceTransformer, texts: Sequence[str]) -> Tensor:
+    """Unit-length embeddings with gradients (the model's own pooling and normalisation)."""
+    from torch.nn import functional
+
+    features = model.preprocess(list(texts))
+    embedded: Tensor = model(features)["sentence_embedding"]
+    return functional.normalize(embedded, dim=-1)
+
+
+def train(model: SentenceTransformer, examples: Sequence[Example],
+          related: frozenset[tuple[str, str]], recipe: Recipe) -> list[float]:
+    """Fine-tune the model in place; returns the loss of each step."""
+    import torch
+
+    torch.manual_seed(recipe.seed)
+    rng = random.Random(recipe.seed)
+    plan = [b for _ in range(recipe.epochs) for b in batches(examples, recipe.batch_size, rng)]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=0.01)
+    warmup = max(1, int(recipe.warmup * len(plan)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate_factor(
+        step, warmup, len(plan)))
+    model.train()
+    losses = []
+    for batch in plan:
+        queries = encode(model, [e.query for e in batch])
+        documents = encode(model, [e.positive for e in batch] + [e.negative for e in batch])
+        mask = torch.from_numpy(negatives_mask(batch, related))
+        loss = contrastive_loss(queries, documents, mask, recipe.scale)
+        optimizer.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        losses.append(float(loss.detach()))
+        if len(losses) % 10 == 0:
+            log.info("step %d of %d, loss %.3f", len(losses), len(plan), losses[-1])
+    model.eval()
+    return losses
+
+
+def learning_rate_factor(step: int, warmup: int, steps: int) -> float:
+    """Linear warm-up, then linear decay to nearly 0 at the last step."""
+    return min((step + 1) / warmup, (steps - step) / max(1, steps - warmup + 1))
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes (to record which data and base model were used)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """The versions that decide the result."""
+    import sentence_transformers
+    import tokenizers
+    import torch
+    import transformers
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "sentence-transformers": sentence_transformers.__version__,
+            "tokenizers": tokenizers.__version__, "numpy": np.__version__}
+
+
+def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
+    """Build the data, train, save the model and its record; evaluate on a hold-out if asked."""
+    import torch
+
+    from server.adapters.embedding import model_path
+
+    torch.set_num_threads(args.threads)
+    recipe = Recipe(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+                    learning_rate=args.learning_rate, hard_pool=args.hard_pool,
+                    max_tokens=args.max_tokens)
+    queries = read_queries(Path(args.queries))
+    ratings = training_ratings(read_ratings(Path(args.qrels)),
+                               [read_ratings(Path(p)) for p in args.exclude])
+    fit, held = hold_out(ratings, args.holdout, recipe.seed)
+    started = time.perf_counter()
+    rated = rated_windows(Path(args.corpus), queries, fit, base_model, cache_dir)
+    examples = build_examples(rated, {q.id: q.text for q in queries}, recipe)
+    prepared = time.perf_counter() - started
+    print(f"{len(fit)} queries, {len(examples)} examples (prepared in {prepared:.0f} s)")
+    if len({e.query_id for e in examples}) < 2:
+        # a batch needs two queries, or there is nothing to contrast: no step would be taken
+        print("search-train: examples of at least two queries are needed", file=sys.stderr)
+        return 2
+    model = load_model(model_path(base_model), recipe.max_tokens)
+    started = time.perf_counter()
+    losses = train(model, examples, related_pairs(ratings), recipe)
+    trained = time.perf_counter() - started
+    print(f"{len(losses)} steps in {trained:.0f} s; loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    out = Path(args.out)
+    model.save(str(out), create_model_card=False)
+    record = {"recipe": asdict(recipe), "steps": len(losses), "losses": losses,
+              "examples": len(examples), "queries": len(fit), "held_out_queries": sorted(held),
+              "seconds": {"prepare": round(prepared, 1), "train": round(trained, 1)},
+              "threads": args.threads, "qrels_sha256": file_digest(Path(args.qrels)),
+              "corpus_sha256": file_digest(Path(args.corpus)), "base_model": base_model,
+              "versions": versions(), "command": sys.argv[1:]}
+    (out / "training.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    print(f"model written to {out}")
+    if held:
+        report_hold_out(Path(args.corpus), queries, held, base_model, str(out), cache_dir)
+    return 0
+
+
+def report_hold_out(corpus: Path, queries: Sequence[Query], held: Ratings, base_model: str,
+                    tuned_model: str, cache_dir: Path) -> None:
+    """NDCG@5 on the held-out train queries (rated protocol): base against fine-tuned."""
+    from server.adapters.embedding import SentenceTransformerEmbedder
+    from server.adapters.precedents import read_precedents
+    from server.core.search import Tuning
+    from server.search_bench import Bench, evaluate
+    from server.services import FileVectorCache
+
+    documents = read_precedents(corpus)
+    chosen = [q for q in queries if q.id in held]
+    print(f"\nhold-out: {len(chosen)} train queries, rated clauses ranked")
+    for label, name in (("base", base_model), ("fine-tuned", tuned_model)):
+        bench = Bench(documents, SentenceTransformerEmbedder(name), FileVectorCache(cache_dir),
+                      chosen)
+        for method, rank in bench.rankers(Tuning()).items():
+            figures = evaluate(rank, chosen, held, bench.ids, full_corpus=False)
+            print(f"  {label:<10} {method:<45} NDCG@5 {figures.ndcg5:5.1f} "
+                  f"NDCG@10 {figures.ndcg10:5.1f}")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The subcommand's options."""
+    defaults = Recipe()
+    p.add_argument("--corpus", required=True, help="BEIR corpus.jsonl (or its folder)")
+    p.add_argument("--queries", required=True, help="BEIR queries.jsonl")
+    p.add_argument("--qrels", required=True, help="the train split's qrels TSV")
+    p.add_argument("--exclude", nargs="*", default=[], metavar="QRELS",
+                   help="held-out qrels (e.g. valid): a query of theirs in --qrels stops the run")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="model directory to write")
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    p.add_argument("--hard-pool", type=int, default=defaults.hard_pool)
+    p.add_argument("--max-tokens", type=int, default=defaults.max_tokens)
+    p.add_argument("--holdout", type=int, default=0,
+                   help="train queries held out to compare base and fine-tuned (recipe choice)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (the machine is shared)")
