@@ -78,8 +78,7 @@ class SentenceTransformerEmbedder:
 
 
 def _weights_digest(path: Path) -> str:
-    """A digest of the weight files' bytes: a fine-tuned copy of a model has the same names
-    and sizes, and its cached vectors must never be mixed with the base model's."""
+    """A digest of the weight files' bytes, so a fine-tuned copy's vectors never mix with ours."""
     digest = hashlib.sha256()
     for weights in sorted(path.glob("*.safetensors")):
         digest.update(weights.name.encode() + b"\0")
