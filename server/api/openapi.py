@@ -14,6 +14,11 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from server.core.topics import TOPICS, Kind, Perspective, Stance, Verdict
 
+# A character that is not whitespace as Python's str.strip() sees it (the service's test for a
+# blank paragraph), spelt out because JSON Schema's \s (ECMAScript) differs: it omits U+0085
+# and U+001C-U+001F and includes U+FEFF.
+NOT_BLANK = r"[^\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 Schema = dict[str, Any]
 
@@ -87,7 +92,7 @@ SCHEMAS: dict[str, Schema] = {
     "SuggestRequest": {
         "type": "object", "required": ["text"],
         "properties": {
-            "text": {"type": "string", "minLength": 1, "maxLength": 20_000, "pattern": r"\S",
+            "text": {"type": "string", "minLength": 1, "maxLength": 20_000, "pattern": NOT_BLANK,
                      "description": "The paragraph as it stands, not blank; at most "
                                     "REDLINE_MAX_TEXT_CHARS characters (default 20,000)."},
             "perspective": _ref("Perspective"),

@@ -4,6 +4,7 @@ no input makes the service answer 5xx, and answers match the document."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import positive_data_acceptance
 
 from server import create_app
-from server.api.openapi import OPERATIONS, document, path_shape
+from server.api.openapi import NOT_BLANK, OPERATIONS, document, path_shape
 from server.security.api_keys import key_digest
 from server.settings import Settings
 from tests.fakes import HashingEmbedder
@@ -123,3 +124,12 @@ def test_any_bytes_get_an_answer_or_a_clear_error(client: FlaskClient, raw: byte
                                                   content_type: str) -> None:
     response = client.post("/api/v1/suggest", data=raw, content_type=content_type)
     assert_error_shape_or_success(response.status_code, response.get_json(silent=True))
+
+
+def test_the_documented_blank_test_is_the_service_s() -> None:
+    # The document's pattern and the service's str.strip() must agree on every character,
+    # or a client validating against the document sends what the service refuses (U+0085).
+    not_blank = re.compile(NOT_BLANK)
+    disagree = [hex(c) for c in range(0x110000)
+                if bool(not_blank.search(chr(c))) != bool(chr(c).strip())]
+    assert disagree == []
