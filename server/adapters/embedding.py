@@ -94,7 +94,7 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         """Length of one embedding."""
-        return int(self._model.get_sentence_embedding_dimension() or 384)
+        return int(self._model.get_embedding_dimension() or 384)
 
 
 def check_backend(backend: str) -> str:
