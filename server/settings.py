@@ -43,9 +43,7 @@ class Settings:
     bank_dir: Path = BUILT_IN_BANK
     bank_overlay: Path | None = None
     model: str = DEFAULT_MODEL
-    # What runs the model: onnx-fp32 encodes about 2x faster than torch with the same
-    # embeddings; int8 onnx is faster still but less accurate (BENCHMARKS.md).
-    backend: str = "onnx-fp32"
+    backend: str = "torch"  # what runs the model: torch, onnx (int8) or onnx-fp32
     cache_dir: Path = Path.home() / ".cache" / "clausewise"
     max_text_chars: int = 20_000
     max_upload_bytes: int = 20 * 1024 * 1024

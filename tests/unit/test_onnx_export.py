@@ -89,8 +89,7 @@ def test_backend_names_are_checked() -> None:
 
 
 def test_settings_read_the_backend() -> None:
-    assert Settings.from_env({}).backend == "onnx-fp32"
-    assert Settings.from_env({"REDLINE_BACKEND": "torch"}).backend == "torch"
+    assert Settings.from_env({}).backend == "torch"
     assert Settings.from_env({"REDLINE_BACKEND": "onnx"}).backend == "onnx"
     with pytest.raises(ValueError, match="REDLINE_BACKEND: unknown embedding backend 'ONNX'"):
         Settings.from_env({"REDLINE_BACKEND": "ONNX"})
