@@ -50,6 +50,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(PY) -m bench.suggest_latency
 	$(PY) -m bench.review_speed
+	$(PY) -m bench.encode_backends
 
 screenshot: $(STAMP) system-deps $(E2E_MODULES)
 	CLAUSEWISE_SCREENSHOT=$(CURDIR)/docs/taskpane.png $(VENV)/bin/pytest tests/e2e/test_taskpane_e2e.py

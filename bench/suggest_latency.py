@@ -5,6 +5,8 @@ cost as the bank grows.
    400-word paragraphs one at a time. "cold" requests change every sentence, so nothing is
    cached; "edit" requests change one word, as live editing does. The raw encode of the same
    paragraph (one model call on the whole text, in this process) is timed in the same run.
+   Both use the backend REDLINE_BACKEND names (torch by default; bench/encode_backends.py
+   compares the backends).
 2. Times matching alone (similarity, topic scores, stance votes; no embedding) for one
    paragraph against 100, 10,000 and 100,000 synthetic bank rows.
 """
@@ -31,6 +33,8 @@ from server.adapters.background import read_background
 from server.adapters.bank_yaml import load_bank
 from server.adapters.embedding import SentenceTransformerEmbedder
 from server.core.engine import SuggestionEngine
+from server.services import build_embedder
+from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 # Two processes (this one and the server) take turns on two cores; OpenMP threads that spin
@@ -180,7 +184,8 @@ def main() -> int:
     random.seed(7)
     print(f"{time.strftime('%Y-%m-%d')}  {platform.processor() or platform.machine()}  "
           f"{os.cpu_count()} cores  python {platform.python_version()}")
-    embedder = SentenceTransformerEmbedder()
+    embedder = build_embedder(Settings.from_env())
+    print(f"embedding backend: {embedder.backend}")
     latency(embedder)
     matching_cost(embedder)
     print(f"{RUNS} requests per row; service times include HTTP, JSON and redlines; raw encode "

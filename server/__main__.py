@@ -65,11 +65,11 @@ def search_bench(args: argparse.Namespace) -> int:
     """Measure clause search on a BEIR-format benchmark (see server/search_bench.py)."""
     from server.adapters.embedding import SentenceTransformerEmbedder
     from server.search_bench import run
-    from server.services import FileVectorCache
+    from server.services import FileVectorCache, build_embedder
 
     settings = Settings.from_env()
     tuned = SentenceTransformerEmbedder(args.model) if args.model else None
-    return run(args, SentenceTransformerEmbedder(settings.model),
+    return run(args, build_embedder(settings),
                FileVectorCache(settings.cache_dir), tuned)
 
 
@@ -128,7 +128,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status."""
-    logging.basicConfig(level=Settings.from_env().log_level,
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:  # a bad REDLINE_* value: say which, without a traceback
+        print(f"clausewise: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parser().parse_args(argv)
     handler: Command = args.handler

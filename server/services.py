@@ -10,6 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from flask import current_app
@@ -17,6 +18,9 @@ from flask import current_app
 from server.core.embedding import Embedder, Vectors
 from server.core.engine import SuggestionEngine
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.adapters.embedding import SentenceTransformerEmbedder
 
 log = logging.getLogger(__name__)
 EXTENSION = "clausewise"
@@ -81,11 +85,17 @@ def build_engine(settings: Settings, embedder: Embedder | None = None) -> Sugges
 
     bank = load_bank(settings.bank_dir, settings.bank_overlay)
     if embedder is None:
-        from server.adapters.embedding import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder(settings.model)
+        embedder = build_embedder(settings)
     return SuggestionEngine(bank, embedder, FileVectorCache(settings.cache_dir),
                             background=read_background())
+
+
+def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The model the settings name, on the backend they name."""
+    from server.adapters.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.model, backend=settings.backend,
+                                       cache_dir=settings.cache_dir)
 
 
 def services() -> Services:

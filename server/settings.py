@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.adapters.bank_yaml import BUILT_IN_BANK
-from server.adapters.embedding import DEFAULT_MODEL
+from server.adapters.embedding import DEFAULT_MODEL, check_backend
 
 
 def _path(value: str | None) -> Path | None:
@@ -25,6 +25,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _backend(env: Mapping[str, str], default: str) -> str:
+    try:
+        return check_backend(env.get("REDLINE_BACKEND") or default)
+    except ValueError as error:
+        raise ValueError(f"REDLINE_BACKEND: {error}") from None
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
@@ -36,6 +43,7 @@ class Settings:
     bank_dir: Path = BUILT_IN_BANK
     bank_overlay: Path | None = None
     model: str = DEFAULT_MODEL
+    backend: str = "torch"  # what runs the model: torch, onnx (int8) or onnx-fp32
     cache_dir: Path = Path.home() / ".cache" / "clausewise"
     max_text_chars: int = 20_000
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -68,6 +76,7 @@ class Settings:
             bank_dir=_path(env.get("REDLINE_BANK")) or defaults.bank_dir,
             bank_overlay=_path(env.get("REDLINE_BANK_OVERLAY")),
             model=env.get("REDLINE_MODEL") or defaults.model,
+            backend=_backend(env, defaults.backend),
             cache_dir=_path(env.get("REDLINE_CACHE_DIR")) or defaults.cache_dir,
             max_text_chars=_int(env, "REDLINE_MAX_TEXT_CHARS", defaults.max_text_chars),
             max_upload_bytes=_int(env, "REDLINE_MAX_UPLOAD_BYTES", defaults.max_upload_bytes),

@@ -10,8 +10,8 @@ from server import create_app
 from server.serving import LOG_FORMAT, refuse_to_start
 from server.settings import Settings
 
-logging.basicConfig(level=Settings.from_env().log_level, format=LOG_FORMAT)
 try:
+    logging.basicConfig(level=Settings.from_env().log_level, format=LOG_FORMAT)
     app = create_app(load="now")
 except Exception as error:
     raise refuse_to_start("clausewise", error) from None
