@@ -204,7 +204,8 @@ def load_model(path: Path, max_tokens: int) -> SentenceTransformer:
     """The base sentence-transformers model from a local directory, on the CPU."""
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    model: SentenceTransformer = SentenceTransformer(str(path), device="cpu",
+                                                     local_files_only=True)
     model.max_seq_length = max_tokens
     return model
 
