@@ -86,10 +86,14 @@ def free_port() -> int:
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
     """gunicorn with the real app, one worker, on loopback; waits for /readyz."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "REDLINE_LOG_LEVEL": "WARNING"}
+    # Rate limiting is not what is measured (the faster backends exceed the default per minute).
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "REDLINE_LOG_LEVEL": "WARNING",
+           "REDLINE_RATE_LIMIT": "0"}
+    # As deploy/gunicorn.conf.py: no preloading with ONNX (its sessions do not survive a fork).
+    preload = ["--preload"] if Settings.from_env().backend == "torch" else []
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "2",
-         "--bind", f"127.0.0.1:{port}", "--preload", "server.wsgi:app"],
+         "--bind", f"127.0.0.1:{port}", *preload, "server.wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -18,6 +18,8 @@ from server.core.redline import (
     normalize,
     propose,
     propose_many,
+    tokens,
+    unicode_tokens,
     word_diff,
     words_kept,
     words_split,
@@ -130,3 +132,16 @@ def test_html_holds_only_our_tags_and_escapes_the_rest(before: str, after: str) 
     struck = "".join(re.findall(r"<del>(.*?)</del>", html, re.S))
     assert unescape(struck) == "".join(op.text for op in ops if op.op == "delete")
     assert unescape(re.sub(r"<del>.*?</del>|</?ins>", "", html, flags=re.S)) == after
+
+
+ascii_pieces = [piece for piece in PIECES if piece.isascii()] + ["\x1c", "\v", "_", "1,", ",5",
+                                                               "a'", "-b", "./", "x.y.z"]
+ascii_text = st.one_of(st.lists(st.sampled_from(ascii_pieces), max_size=40).map("".join),
+                       st.text(st.characters(max_codepoint=127), max_size=60))
+
+
+@untimed
+@given(ascii_text)
+def test_the_ascii_tokenizer_splits_as_the_general_one(text: str) -> None:
+    assert tokens(text) == unicode_tokens(text)
+    assert "".join(tokens(text)) == text
