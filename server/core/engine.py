@@ -61,6 +61,8 @@ class Tuning:
     second_topic: float = 0.3
     # Weight of the shared (all-topic) stance model beside the topic's own (0: topic's only).
     shared_stance: float = 0.5
+    # A sentence this close to a bank exemplar or position text is that position's language.
+    known_language: float = 0.98
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,15 +240,36 @@ class SuggestionEngine:
 
     def _reading(self, unit: str, vector: Vectors, similarity: NDArray[np.float32],
                  unit_cues: NDArray[np.float32], t: int, score: float) -> UnitReading:
-        scores = self.classifiers.stance_scores(t, vector, unit_cues, self.tuning.shared_stance)
-        scores[STANCES.index(Stance.NEUTRAL)] -= self.tuning.neutral_penalty
-        probabilities = tuple(float(p) for p in scores)
         rows = self.index.topic_rows[t]
+        order = rows[np.argsort(-similarity[rows])]
+        known = self._known_stance(vector, float(similarity[order[0]]),
+                                   int(self.index.stance_of_row[order[0]]), t)
+        if known is not None:
+            # The playbook's own words (a redline just applied, a fallback inserted) read as
+            # the position they come from, whatever the classifiers make of them.
+            scores = np.eye(len(STANCES), dtype=np.float32)[known]
+        else:
+            scores = self.classifiers.stance_scores(t, vector, unit_cues,
+                                                    self.tuning.shared_stance)
+            scores[STANCES.index(Stance.NEUTRAL)] -= self.tuning.neutral_penalty
+        probabilities = tuple(float(p) for p in scores)
         nearest: dict[tuple[Perspective, Kind], Position] = {}
-        for r in np.argsort(-similarity[rows]):
-            position = self.index.positions[rows[r]]
+        for r in order:
+            position = self.index.positions[r]
             nearest.setdefault((position.perspective, position.kind), position)
         return UnitReading(unit, score, probabilities, nearest)
+
+    def _known_stance(self, vector: Vectors, row_similarity: float, row_stance: int,
+                      t: int) -> int | None:
+        """The stance of the bank language this unit repeats on topic t, if it repeats any."""
+        best, stance = row_similarity, row_stance
+        parts = np.flatnonzero(self.index.part_topic == t)
+        if parts.size:
+            similarity = self.index.parts[parts] @ vector
+            j = int(similarity.argmax())
+            if similarity[j] > best:
+                best, stance = float(similarity[j]), int(self.index.part_stance[parts[j]])
+        return stance if best >= self.tuning.known_language else None
 
     def _suggestion(self, text: str, finding: Finding, perspective: Perspective) -> Suggestion:
         verdict = finding.verdict(perspective)

@@ -51,6 +51,11 @@ class BankIndex:
     topic_ids: tuple[str, ...]
     topic_rows: tuple[NDArray[np.intp], ...]  # row numbers of each topic, in topic_ids order
     background: Vectors  # off-topic sentences: what "no topic" looks like
+    # The sentences of multi-sentence position texts, so the playbook's own language is
+    # recognised unit by unit; not training rows (they would weigh those positions twice).
+    parts: Vectors
+    part_stance: NDArray[np.intp]  # index into Stance's order
+    part_topic: NDArray[np.intp]  # index into topic_ids
 
     @cached_property
     def stance_of_row(self) -> NDArray[np.intp]:
@@ -69,6 +74,7 @@ class BankIndex:
               background: Sequence[str] = ()) -> BankIndex:
         """Index the bank, embedding only what the cache does not already hold."""
         rows = [(p, text) for p in bank.positions() for text in (p.text, *p.exemplars)]
+        parts = [(p, part) for p in bank.positions() for part in _parts(p.text, embedder)]
         texts = [text for _, text in rows]
         vectors = _cached_embeddings(embedder, texts, cache)
         topic_ids = tuple(t.id for t in bank)
@@ -82,11 +88,21 @@ class BankIndex:
             topic_rows=tuple(np.flatnonzero(topic_of_row == t) for t in range(len(topic_ids))),
             background=(_cached_embeddings(embedder, list(background), cache) if background
                         else np.zeros((0, vectors.shape[1]), dtype=np.float32)),
+            parts=(_cached_embeddings(embedder, [text for _, text in parts], cache) if parts
+                   else np.zeros((0, vectors.shape[1]), dtype=np.float32)),
+            part_stance=np.array([list(Stance).index(p.stance) for p, _ in parts], dtype=np.intp),
+            part_topic=np.array([topic_ids.index(p.topic) for p, _ in parts], dtype=np.intp),
         )
 
     def rows_of(self, topic_id: str) -> NDArray[np.intp]:
         """Row numbers of one topic's exemplars."""
         return self.topic_rows[self.topic_ids.index(topic_id)]
+
+
+def _parts(text: str, embedder: Embedder) -> list[str]:
+    """A position text's units when it has several, so each unit of it finds itself in the bank."""
+    parts = units(text, embedder)
+    return parts if len(parts) > 1 else []
 
 
 def _cached_embeddings(embedder: Embedder, texts: list[str], cache: VectorCache | None

@@ -6,7 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from server.core.engine import SuggestionEngine
-from server.core.topics import Perspective, Verdict
+from server.core.topics import Perspective, Verdict, verdict_for
 
 CONTRASTS = [
     # (text, topic, customer's verdict)
@@ -59,3 +59,19 @@ def test_every_exemplar_lands_on_its_own_topic(real_engine: SuggestionEngine) ->
     rate = hits / len(pairs)
     print(f"exemplars on their own topic: {hits}/{len(pairs)} = {rate:.1%}")
     assert rate >= 0.97
+
+
+def test_the_playbook_s_own_language_reads_as_its_position(
+        real_engine: SuggestionEngine) -> None:
+    # A lawyer who applies our redline or inserts our fallback must not then be told the
+    # inserted words are unacceptable: every position's text gets its own verdict for both sides.
+    positions = real_engine.bank.positions()
+    findings = real_engine.findings_many([p.text for p in positions])
+    wrong = []
+    for position, found in zip(positions, findings, strict=True):
+        finding = next((f for f in found if f.topic == position.topic), None)
+        for side in Perspective:
+            got = finding.verdict(side) if finding else None
+            if got is not verdict_for(side, position.stance):
+                wrong.append((position.id, side.value, got))
+    assert wrong == []
