@@ -9,7 +9,8 @@ Method (chosen by measurement, see `make eval` and the notes in eval/README.md):
   topics better than nearest neighbours); a second topic it rates nearly as likely is raised too.
 - stance: a per-topic logistic regression over the embedding and lexical cues (party,
   modality, negation, consent, carve-outs), averaged with one shared across topics (on the
-  embedding minus its topic's centroid), says whom the unit favours.
+  embedding minus its topic's centroid), says whom the unit favours; a unit that repeats the
+  playbook's own language (an applied redline, an inserted fallback) takes that position's stance.
 - verdict: a topic's stance is its units' stance scores averaged; a side judges it (its own =
   acceptable, neutral = needs review, the other side's = unacceptable).
 """

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from server.adapters.bank_yaml import load_bank
-from server.core.engine import SuggestionEngine
+from server.core.engine import SuggestionEngine, _topics_raised
 from server.core.topics import Perspective, Stance, Verdict
 from tests.conftest import FIXTURES
 from tests.fakes import HashingEmbedder
@@ -52,3 +53,18 @@ def test_unacceptable_suggestion_offers_ranked_fallbacks_with_redlines(
 def test_headings_take_no_position(engine: SuggestionEngine) -> None:
     assert engine.suggest("7.3 Training on Customer Data.", Perspective.CUSTOMER) == []
     assert engine.suggest("MASTER SUBSCRIPTION AGREEMENT", Perspective.VENDOR) == []
+
+
+def test_a_sentence_raises_a_second_topic_it_is_nearly_as_likely_about() -> None:
+    probabilities = np.array([[0.55, 0.35, 0.10], [0.80, 0.15, 0.05]], dtype=np.float32)
+    raised = _topics_raised(probabilities, second=0.3)
+    assert raised.tolist() == [[True, True, False], [True, False, False]]
+
+
+def test_the_bank_s_own_language_reads_as_its_position(engine: SuggestionEngine) -> None:
+    # Repeated bank language is not left to the classifiers: it takes its position's stance
+    # outright, so every one of its units reads with certainty.
+    for position in engine.bank.positions():
+        finding = next(f for f in engine.findings(position.text) if f.topic == position.topic)
+        certain = [1.0 if stance is position.stance else 0.0 for stance in Stance]
+        assert all(list(r.stance_scores) == certain for r in finding.readings), position.id
