@@ -264,7 +264,7 @@ class SuggestionEngine:
                       t: int) -> int | None:
         """The stance of the bank language this unit repeats on topic t, if it repeats any."""
         best, stance = row_similarity, row_stance
-        parts = np.flatnonzero(self.index.part_topic == t)
+        parts = self.index.topic_parts[t]
         if parts.size:
             similarity = self.index.parts[parts] @ vector
             j = int(similarity.argmax())

@@ -64,6 +64,11 @@ class BankIndex:
         return np.array([order.index(p.stance) for p in self.positions], dtype=np.intp)
 
     @cached_property
+    def topic_parts(self) -> tuple[NDArray[np.intp], ...]:
+        """Part numbers of each topic, in topic_ids order."""
+        return tuple(np.flatnonzero(self.part_topic == t) for t in range(len(self.topic_ids)))
+
+    @cached_property
     def position_of_row(self) -> NDArray[np.intp]:
         """Each row's position, as a number shared by the rows of one position."""
         ids: dict[str, int] = {}

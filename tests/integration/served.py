@@ -101,6 +101,18 @@ class Service:
         """Everything the process printed so far."""
         return self.log.read_text(errors="replace")
 
+    def workers(self) -> set[int]:
+        """The process ids of this server's child processes (gunicorn's workers)."""
+        found = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                found.add(int(stat.parent.name))
+        return found
+
     def stop(self) -> int:
         """Graceful stop (SIGTERM), then the exit status."""
         if self.process.poll() is None:

@@ -43,29 +43,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     assert status == 0, service.output()
 
 
-def workers(service: Service) -> set[int]:
-    """The master's child processes."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == service.process.pid:
-            found.add(int(stat.parent.name))
-    return found
-
-
 def wait_for_workers(service: Service, count: int, other_than: set[int] = frozenset(),
                      seconds: float = 60) -> set[int]:
     """Wait until `count` workers run, none of them in `other_than`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        now = workers(service)
+        now = service.workers()
         if len(now) == count and not now & other_than:
             return now
         time.sleep(0.2)
-    raise AssertionError(f"workers {workers(service)}; wanted {count} new ones")
+    raise AssertionError(f"workers {service.workers()}; wanted {count} new ones")
 
 
 def healthz_count(service: Service) -> int:
@@ -120,9 +107,9 @@ def test_graceful_reload_replaces_workers_without_failing_requests(served: Servi
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         statuses.append(served.call("POST", "/api/v1/suggest", {"text": RISKY}).status)
-        if not workers(served) & old and len(workers(served)) == 2:
+        if not served.workers() & old and len(served.workers()) == 2:
             break
-    assert not workers(served) & old
+    assert not served.workers() & old
     assert set(statuses) == {200}
     assert served.call("GET", "/readyz").status == 200
 

@@ -130,7 +130,7 @@ def test_gunicorn_workers_on_onnx_serve_and_stop_cleanly(
     forked: set[int] = set()
     try:
         service.wait_ready()
-        forked = children(service.process.pid)
+        forked = service.workers()
         reply = service.call("POST", "/api/v1/suggest", {"text": SENTENCES[0]})
         assert reply.status == 200
         assert reply.json()["suggestions"][0]["topic"] == "training-use"
@@ -142,12 +142,3 @@ def test_gunicorn_workers_on_onnx_serve_and_stop_cleanly(
     assert len(forked) == 2
     assert status == 0, service.output()
 
-
-def children(parent: int) -> set[int]:
-    """The process ids whose parent is `parent`."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                found.add(int(stat.parent.name))
-    return found

@@ -283,13 +283,20 @@ function rememberPerspective(value) {
   settings.saveAsync(() => {});
 }
 
-function applyOfficeTheme() {
+// Office's own theme when it gives one, else the system's (followed as it changes); the
+// stylesheet's dark palette hangs on the one class this sets.
+function applyTheme() {
+  const setDark = (dark) => document.documentElement.classList.toggle("theme-dark", dark);
   const background = Office.context.officeTheme?.bodyBackgroundColor;
   const match = /^#?([0-9a-f]{6})$/i.exec(background || "");
-  if (!match) return;
-  const n = parseInt(match[1], 16);
-  const luminance = (0.2126 * (n >> 16) + 0.7152 * ((n >> 8) & 255) + 0.0722 * (n & 255)) / 255;
-  document.documentElement.classList.add(luminance < 0.5 ? "theme-dark" : "theme-light");
+  if (match) {
+    const n = parseInt(match[1], 16);
+    setDark((0.2126 * (n >> 16) + 0.7152 * ((n >> 8) & 255) + 0.0722 * (n & 255)) / 255 < 0.5);
+    return;
+  }
+  const system = window.matchMedia("(prefers-color-scheme: dark)");
+  setDark(system.matches);
+  system.addEventListener("change", (event) => setDark(event.matches));
 }
 
 async function start() {
@@ -306,7 +313,7 @@ async function start() {
   }
   state.canEdit = word.supports("1.4");
   source.apiKey = stored(API_KEY, null);
-  applyOfficeTheme();
+  applyTheme();
   $("check").addEventListener("click", () => check(true));
   $("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
