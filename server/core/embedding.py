@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+
+from server.core.sentences import sentences
 
 Vectors = NDArray[np.float32]
 
@@ -32,15 +33,6 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> Vectors:
         """L2-normalised embeddings, shape (len(texts), dim)."""
         ...
-
-
-_SENTENCE_END = re.compile(r"(?<=[.;:!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9(])")
-
-
-def sentences(text: str) -> list[str]:
-    """The paragraph's sentences (a clause-level split that keeps '(a)' lists together)."""
-    parts = [p.strip() for p in _SENTENCE_END.split(text)]
-    return [p for p in parts if p]
 
 
 def windows(text: str, embedder: Embedder, budget: int | None = None) -> list[str]:

@@ -21,11 +21,12 @@ from numpy.typing import NDArray
 
 from server.core.bank import ClauseBank, Position
 from server.core.cues import cue_matrix
-from server.core.embedding import Embedder, Vectors, sentences, windows
+from server.core.embedding import Embedder, Vectors, windows
+from server.core.sentences import sentences
 from server.core.topics import Stance
 
 MIN_UNIT_WORDS = 8
-EMBEDDING_INPUT_VERSION = "canonical-parties-2"  # bump when what is embedded changes
+EMBEDDING_INPUT_VERSION = "sentences-3"  # bump when what is embedded changes
 
 
 class VectorCache(Protocol):

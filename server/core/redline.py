@@ -47,6 +47,7 @@ from typing import Literal
 from diff_match_patch import diff_match_patch
 
 from server.core.redline_conform import CUSTOMER_NAMES, VENDOR_NAMES, conform
+from server.core.sentences import sentence_spans
 
 OpKind = Literal["equal", "delete", "insert"]
 Strategy = Literal["edit-sentence", "replace-sentence", "carve-out", "replace-paragraph",
@@ -457,10 +458,6 @@ def _cut_words(ops: Sequence[Op], drop: OpKind) -> int:
 
 # --- sentences ----------------------------------------------------------------------------
 
-# Same boundaries as server/core/embedding.py sentences(), but closing quotes stay with the
-# sentence and every line break also ends a sentence.
-_BOUNDARY = re.compile(r"[.;:!?][\"'”’)\]]*(\s+)(?=[\"'“‘(\[]?[A-Z0-9(])")
-_LINE = re.compile(r"[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
 _LABEL = re.compile(
     r"(?:(?:Section|Clause|Article|§)\s*\d+(?:\.\d+)*\.?|\d+(?:\.\d+)+\.?|\d+\.|[A-Z]\."
     r"|\((?:\d{1,3}|[a-zA-Z]{1,2}|[ivxlcdm]{1,6}|[IVXLCDM]{1,6})\)|[a-z]\)|[ivx]{1,4}\))\s+")
@@ -476,25 +473,6 @@ class Sentence:
     end: int
     heading: bool = False
     label_start: int = -1  # where its label ("(b) ") starts, when it has one
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Offsets of the text's sentences: each trimmed of whitespace, none empty."""
-    spans: list[tuple[int, int]] = []
-    for line in _LINE.finditer(text):
-        start = line.start()
-        for boundary in _BOUNDARY.finditer(line.group()):
-            spans.append((start, line.start() + boundary.start(1)))
-            start = line.start() + boundary.end(1)
-        spans.append((start, line.end()))
-    trimmed = []
-    for start, end in spans:
-        piece = text[start:end]
-        left = len(piece) - len(piece.lstrip())
-        right = len(piece.rstrip())
-        if right > left:
-            trimmed.append((start + left, start + right))
-    return trimmed
 
 
 def read_sentences(paragraph: str) -> list[Sentence]:

@@ -7,20 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from server.adapters.bank_yaml import load_bank
-from server.core.embedding import sentences, windows
+from server.core.embedding import windows
 from server.core.matching import BankIndex, EmbeddingMemo, embed_long, units
 from server.services import FileVectorCache
 from tests.conftest import FIXTURES
 from tests.fakes import HashingEmbedder
-
-
-def test_sentences_keep_numbered_lists_together() -> None:
-    text = "7.3 Training. Vendor shall not train (a) on Inputs; or (b) on Outputs. Fees are due."
-    assert sentences(text) == [
-        "7.3 Training.",
-        "Vendor shall not train (a) on Inputs; or (b) on Outputs.",
-        "Fees are due.",
-    ]
 
 
 def test_long_paragraph_is_read_as_windows_not_cut() -> None:

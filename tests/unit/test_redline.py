@@ -12,7 +12,6 @@ from server.core.redline import (
     propose,
     propose_many,
     read_sentences,
-    sentence_spans,
     tokens,
     word_diff,
     words_kept,
@@ -75,13 +74,6 @@ def test_a_possessive_changes_as_a_whole_word() -> None:
 ])
 def test_tokens_keep_words_whole(text: str, expected: list[str]) -> None:
     assert tokens(text) == expected
-
-
-def test_sentence_spans_are_exact_offsets_and_keep_closing_quotes() -> None:
-    text = "  It is called the “Service.” Provider may host it.\nClient may pay; Client may not "
-    spans = [text[a:b] for a, b in sentence_spans(text)]
-    assert spans == ["It is called the “Service.”", "Provider may host it.", "Client may pay;",
-                     "Client may not"]
 
 
 def test_labels_and_a_heading_are_set_aside() -> None:
