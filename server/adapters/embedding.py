@@ -79,7 +79,9 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Word pieces in the text, without special tokens."""
-        return len(self._tokenizer.encode(text, add_special_tokens=False))
+        # verbose=False: counting a long text is not running it through the model, which the
+        # tokenizer would otherwise warn about
+        return len(self._tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Unit-length embeddings for the texts, in order."""
