@@ -10,7 +10,8 @@ Method (chosen by measurement, see `make eval` and the notes in eval/README.md):
 - stance: a per-topic logistic regression over the embedding and lexical cues (party,
   modality, negation, consent, carve-outs), averaged with one shared across topics (on the
   embedding minus its topic's centroid), says whom the unit favours; a unit that repeats the
-  playbook's own language (an applied redline, an inserted fallback) takes that position's stance.
+  playbook's own language (an applied redline, an inserted fallback), with the same parties in
+  the same places and the same cues, takes that position's stance.
 - verdict: a topic's stance is its units' stance scores averaged; a side judges it (its own =
   acceptable, neutral = needs review, the other side's = unacceptable).
 """
@@ -31,9 +32,9 @@ from server.core.classifier import (
     stance_features,
     topic_features,
 )
-from server.core.cues import cue_matrix
+from server.core.cues import cue_matrix, cues
 from server.core.embedding import Embedder, Vectors
-from server.core.matching import BankIndex, EmbeddingMemo, VectorCache, units
+from server.core.matching import BankIndex, EmbeddingMemo, VectorCache, party_sequence, units
 from server.core.redline import Redline, propose_many
 from server.core.suggestion import FallbackOffer, Suggestion
 from server.core.topics import Kind, Perspective, Stance, Verdict, verdict_for
@@ -62,7 +63,8 @@ class Tuning:
     second_topic: float = 0.3
     # Weight of the shared (all-topic) stance model beside the topic's own (0: topic's only).
     shared_stance: float = 0.5
-    # A sentence this close to a bank exemplar or position text is that position's language.
+    # A sentence this close to a bank exemplar or position text, naming the same parties in the
+    # same places with the same cues, is that position's language.
     known_language: float = 0.98
 
 
@@ -210,7 +212,7 @@ class SuggestionEngine:
         on_topic = self._on_topic(similarity, vectors)
         probabilities = self.classifiers.topic.probabilities(topic_features(vectors))
         raises = _topics_raised(probabilities[:, :-1], self.tuning.second_topic)  # last: "none"
-        cue_rows = cue_matrix(list(unit_texts)) * self.tuning.stance_cues
+        cue_rows = cue_matrix(list(unit_texts))
         findings = []
         for t, topic in enumerate(self.index.topic_ids):
             chosen = np.flatnonzero(on_topic & raises[:, t])
@@ -243,14 +245,15 @@ class SuggestionEngine:
                  unit_cues: NDArray[np.float32], t: int, score: float) -> UnitReading:
         rows = self.index.topic_rows[t]
         order = rows[np.argsort(-similarity[rows])]
-        known = self._known_stance(vector, float(similarity[order[0]]),
-                                   int(self.index.stance_of_row[order[0]]), t)
+        known = self._known_stance(vector, unit, unit_cues, order[0],
+                                   float(similarity[order[0]]), t)
         if known is not None:
             # The playbook's own words (a redline just applied, a fallback inserted) read as
             # the position they come from, whatever the classifiers make of them.
             scores = np.eye(len(STANCES), dtype=np.float32)[known]
         else:
-            scores = self.classifiers.stance_scores(t, vector, unit_cues,
+            scores = self.classifiers.stance_scores(t, vector,
+                                                    unit_cues * self.tuning.stance_cues,
                                                     self.tuning.shared_stance)
             scores[STANCES.index(Stance.NEUTRAL)] -= self.tuning.neutral_penalty
         probabilities = tuple(float(p) for p in scores)
@@ -260,17 +263,28 @@ class SuggestionEngine:
             nearest.setdefault((position.perspective, position.kind), position)
         return UnitReading(unit, score, probabilities, nearest)
 
-    def _known_stance(self, vector: Vectors, row_similarity: float, row_stance: int,
-                      t: int) -> int | None:
-        """The stance of the bank language this unit repeats on topic t, if it repeats any."""
-        best, stance = row_similarity, row_stance
-        parts = self.index.topic_parts[t]
+    def _known_stance(self, vector: Vectors, unit: str, unit_cues: NDArray[np.float32],
+                      row: int, row_similarity: float, t: int) -> int | None:
+        """The stance of the bank language this unit repeats on topic t, if it repeats any.
+
+        Repeating means nearly the same embedding, the same parties in the same places and the
+        same cues: "Vendor owns all Outputs" is within 0.98 cosine of the bank's "Customer owns
+        all Outputs", so a mirror image must be read on its merits, not take the bank's stance.
+        """
+        index = self.index
+        best, stance, text = row_similarity, int(index.stance_of_row[row]), index.texts[row]
+        parts = index.topic_parts[t]
         if parts.size:
-            similarity = self.index.parts[parts] @ vector
+            similarity = index.parts[parts] @ vector
             j = int(similarity.argmax())
             if similarity[j] > best:
-                best, stance = float(similarity[j]), int(self.index.part_stance[parts[j]])
-        return stance if best >= self.tuning.known_language else None
+                part = parts[j]
+                best, stance = float(similarity[j]), int(index.part_stance[part])
+                text = index.part_texts[part]
+        if (best < self.tuning.known_language or party_sequence(text) != party_sequence(unit)
+                or not np.array_equal(cues(text), unit_cues)):
+            return None
+        return stance
 
     def _suggestion(self, text: str, finding: Finding, perspective: Perspective) -> Suggestion:
         verdict = finding.verdict(perspective)

@@ -55,6 +55,7 @@ class BankIndex:
     # The sentences of multi-sentence position texts, so the playbook's own language is
     # recognised unit by unit; not training rows (they would weigh those positions twice).
     parts: Vectors
+    part_texts: tuple[str, ...]
     part_stance: NDArray[np.intp]  # index into Stance's order
     part_topic: NDArray[np.intp]  # index into topic_ids
 
@@ -96,6 +97,7 @@ class BankIndex:
                         else np.zeros((0, vectors.shape[1]), dtype=np.float32)),
             parts=(_cached_embeddings(embedder, [text for _, text in parts], cache) if parts
                    else np.zeros((0, vectors.shape[1]), dtype=np.float32)),
+            part_texts=tuple(text for _, text in parts),
             part_stance=np.array([list(Stance).index(p.stance) for p, _ in parts], dtype=np.intp),
             part_topic=np.array([topic_ids.index(p.topic) for p, _ in parts], dtype=np.intp),
         )
@@ -151,6 +153,14 @@ def canonical_parties(text: str) -> str:
     for pattern, name in _PRONOUNS:
         text = pattern.sub(name, text)
     return text
+
+
+_PARTY = re.compile(r"\b(?:Vendor|Customer)\b")
+
+
+def party_sequence(text: str) -> tuple[str, ...]:
+    """Who the text names, in order ("Vendor", "Customer", ...), whatever it calls them."""
+    return tuple(_PARTY.findall(canonical_parties(text)))
 
 
 def embed_long(embedder: Embedder, texts: Sequence[str]) -> Vectors:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask.testing import FlaskClient
 
 from server.core.engine import SuggestionEngine
-from server.core.topics import Perspective, Verdict, verdict_for
+from server.core.topics import Perspective, Stance, Verdict, verdict_for
 
 CONTRASTS = [
     # (text, topic, customer's verdict)
@@ -75,3 +77,24 @@ def test_the_playbook_s_own_language_reads_as_its_position(
             if got is not verdict_for(side, position.stance):
                 wrong.append((position.id, side.value, got))
     assert wrong == []
+
+
+def _swap_parties(text: str) -> str:
+    return re.sub(r"\b(Vendor|Customer)\b",
+                  lambda m: "Customer" if m.group() == "Vendor" else "Vendor", text)
+
+
+def test_the_playbook_s_language_with_the_parties_swapped_is_not_taken_as_its_position(
+        real_engine: SuggestionEngine) -> None:
+    # "Vendor owns all Outputs" embeds within 0.98 of the bank's "Customer owns all Outputs":
+    # a mirror-image sentence must be read on its merits, never given the original's stance.
+    mirrors = [(p, _swap_parties(p.text)) for p in real_engine.bank.positions()
+               if {"Vendor", "Customer"} <= set(re.findall(r"\b(?:Vendor|Customer)\b", p.text))]
+    assert len(mirrors) > 50
+    taken = []
+    for position, found in zip(mirrors, real_engine.findings_many([m for _, m in mirrors]),
+                               strict=True):
+        certain = tuple(1.0 if s is position[0].stance else 0.0 for s in Stance)
+        if any(r.stance_scores == certain for f in found for r in f.readings):
+            taken.append(position[0].id)
+    assert taken == []

@@ -8,7 +8,7 @@ import numpy as np
 
 from server.adapters.bank_yaml import load_bank
 from server.core.embedding import windows
-from server.core.matching import BankIndex, EmbeddingMemo, embed_long, units
+from server.core.matching import BankIndex, EmbeddingMemo, embed_long, party_sequence, units
 from server.services import FileVectorCache
 from tests.conftest import FIXTURES
 from tests.fakes import HashingEmbedder
@@ -72,3 +72,9 @@ def test_restart_with_unchanged_bank_embeds_nothing(tmp_path: Path) -> None:
     assert first.calls and not second.calls
     assert index.vectors.shape[0] == len(index.positions)
     assert not any(p.suffix != ".npy" for p in tmp_path.iterdir())
+
+
+def test_party_sequence_names_the_parties_in_order_whatever_they_are_called() -> None:
+    assert party_sequence("We grant you a licence; Client's Inputs stay with Provider.") == (
+        "Vendor", "Customer", "Customer", "Vendor")
+    assert party_sequence("Fees are due in thirty days.") == ()
