@@ -35,8 +35,8 @@ CUE_PATTERNS: dict[str, str] = {
     "unlimited": r"\b(?:unlimited|uncapped|without\s+limit\w*|shall\s+not\s+apply|excluded\s+from|not\s+subject\s+to)\b",
     "disclaimer": r"\b(?:as\s+is|as\s+available|disclaim\w*|no\s+(?:warranty|warranties|representation)|sole\s+risk|without\s+warrant\w*)\b",
     "sole_discretion": r"\b(?:sole\s+(?:and\s+absolute\s+)?discretion|at\s+any\s+time|without\s+(?:prior\s+)?notice|from\s+time\s+to\s+time)\b",
-    "ownership_vendor": rf"\b{_VENDOR}{_GAP}(?:shall\s+|will\s+)?(?:own|owns|retains?\s+(?:all\s+)?(?:right|title|ownership))",
-    "ownership_customer": rf"\b{_CUSTOMER}{_GAP}(?:shall\s+|will\s+)?(?:own|owns|retains?\s+(?:all\s+)?(?:right|title|ownership))",
+    "ownership_vendor": rf"\b{_VENDOR}{_GAP}(?:shall\s+|will\s+)?(?:own|owns|(?:retains?|reserves?)\s+(?:all\s+)?(?:rights?|title|ownership))",
+    "ownership_customer": rf"\b{_CUSTOMER}{_GAP}(?:shall\s+|will\s+)?(?:own|owns|(?:retains?|reserves?)\s+(?:all\s+)?(?:rights?|title|ownership))",
     "aggregate_deidentified": r"\b(?:aggregated|aggregate\s+(?:data|statistics|information)|de-?identified|anonymi[sz]ed|pseudonymi[sz]ed)\b",
     "notice": r"\b(?:notice|notify|notif\w+|inform)\b",
 }

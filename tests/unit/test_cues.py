@@ -38,3 +38,11 @@ def test_parties_are_named_canonically_before_embedding() -> None:
         "Vendor shall not train on Customer Data.")
     assert canonical_parties("Provider may use Licensee inputs.") == (
         "Vendor may use Customer inputs.")
+
+
+@pytest.mark.parametrize("claim", [
+    "owns all Outputs", "retains all right, title and interest in Outputs",
+    "reserves all rights in and to Outputs"])
+def test_who_owns_is_a_cue_however_it_is_said(claim: str) -> None:
+    assert "ownership_vendor" in shown(f"Company {claim}.")
+    assert "ownership_customer" in shown(f"Subscriber {claim}.")
