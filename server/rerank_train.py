@@ -8,7 +8,11 @@ Data (the train split's ratings only; split hygiene, the hold-out and the clause
 search-train's, see server/search_train.py): for each query, every clause rated 2 stars or more
 (rating >= 1), the 0-rated clauses the base model ranks highest (hard negatives: the ones a
 first stage puts in the re-ranked pool), and a few other 0-rated ones drawn at random. Target:
-the rating / 4, with binary cross-entropy on the logit, so the graded stars order the scores.
+the rating / 4. Two losses (`--loss`): `pointwise`, binary cross-entropy of the logit against
+that target over shuffled batches; `listwise`, batches of one query's pairs (its rated clauses
+spread over them) and the cross-entropy of the softmax of the logits against the ratings
+normalised to sum to 1 (ListNet with linear gains, as NDCG counts them): search only needs the
+order within one query's candidates, not a calibrated score across queries.
 A pair is cut to `max_tokens` word pieces (query first, the window truncated): the cost of
 re-ranking grows with it, and search must answer within a few hundred milliseconds.
 
@@ -42,6 +46,7 @@ from server.search_train import (
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
+    from torch import Tensor
 
 log = logging.getLogger(__name__)
 DEFAULT_OUT = Path(".cache/search-reranker")
@@ -54,6 +59,7 @@ class RerankRecipe:
 
     hard_negatives: int = 24  # top 0-rated clauses per query under the base model
     easy_negatives: int = 8  # other 0-rated clauses per query, drawn at random
+    loss: str = "listwise"  # or "pointwise"
     epochs: int = 1
     batch_size: int = 16
     learning_rate: float = 5e-5
@@ -105,18 +111,58 @@ def load_cross_encoder(path: Path, max_tokens: int, seed: int) -> CrossEncoder:
     return model
 
 
-def train(model: CrossEncoder, pairs: Sequence[Pair], recipe: RerankRecipe) -> list[float]:
-    """Fit the cross-encoder in place with BCE on the graded targets; the loss of each step."""
-    import torch
+LOSSES = ("listwise", "pointwise")
+
+
+def shuffled_batches(pairs: Sequence[Pair], size: int, rng: random.Random) -> list[list[Pair]]:
+    """Batches of pairs of any query, in a seeded random order (the pointwise loss)."""
+    order = list(pairs)
+    rng.shuffle(order)
+    return [order[i:i + size] for i in range(0, len(order), size)]
+
+
+def query_batches(pairs: Sequence[Pair], size: int, rng: random.Random) -> list[list[Pair]]:
+    """Batches of one query's pairs each, its rated clauses dealt evenly across them (the
+    listwise loss needs a rated clause in a batch); the batches in a seeded random order.
+    A batch without one is dropped."""
+    by_query: dict[str, list[Pair]] = {}
+    for pair in pairs:
+        by_query.setdefault(pair.query_id, []).append(pair)
+    plan: list[list[Pair]] = []
+    for query_id in sorted(by_query):
+        rated = [p for p in by_query[query_id] if p.target > 0]
+        zeros = [p for p in by_query[query_id] if p.target == 0]
+        rng.shuffle(rated)
+        rng.shuffle(zeros)
+        count = max(1, -(-len(by_query[query_id]) // size))
+        groups: list[list[Pair]] = [[] for _ in range(count)]
+        for i, pair in enumerate(rated + zeros):  # round-robin: rated ones spread first
+            groups[i % count].append(pair)
+        plan += [g for g in groups if any(p.target > 0 for p in g)]
+    rng.shuffle(plan)
+    return plan
+
+
+def batch_loss(logits: Tensor, targets: Tensor, loss: str) -> Tensor:
+    """Pointwise BCE against the graded targets, or ListNet against the normalised ratings."""
     from torch.nn import functional
+
+    if loss == "pointwise":
+        return functional.binary_cross_entropy_with_logits(logits, targets)
+    wanted = targets / targets.sum()
+    return -(wanted * functional.log_softmax(logits, dim=0)).sum()
+
+
+def train(model: CrossEncoder, pairs: Sequence[Pair], recipe: RerankRecipe) -> list[float]:
+    """Fit the cross-encoder in place on the graded targets; the loss of each step."""
+    import torch
 
     torch.manual_seed(recipe.seed)
     rng = random.Random(recipe.seed)
     plan: list[list[Pair]] = []
+    batching = query_batches if recipe.loss == "listwise" else shuffled_batches
     for _ in range(recipe.epochs):
-        order = list(pairs)
-        rng.shuffle(order)
-        plan += [order[i:i + recipe.batch_size] for i in range(0, len(order), recipe.batch_size)]
+        plan += batching(pairs, recipe.batch_size, rng)
     network = model.model
     if network is None:
         raise ValueError("the cross-encoder has no network to train")
@@ -133,7 +179,7 @@ def train(model: CrossEncoder, pairs: Sequence[Pair], recipe: RerankRecipe) -> l
                                    padding=True, return_tensors="pt")
         logits = network(**features).logits.squeeze(-1)
         targets = torch.tensor([p.target for p in batch], dtype=logits.dtype)
-        loss = functional.binary_cross_entropy_with_logits(logits, targets)
+        loss = batch_loss(logits, targets, recipe.loss)
         optimizer.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
@@ -153,7 +199,8 @@ def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
     from server.adapters.embedding import model_path
 
     torch.set_num_threads(args.threads)
-    recipe = RerankRecipe(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+    recipe = RerankRecipe(seed=args.seed, loss=args.loss, epochs=args.epochs,
+                          batch_size=args.batch_size,
                           learning_rate=args.learning_rate, hard_negatives=args.hard_negatives,
                           easy_negatives=args.easy_negatives, max_tokens=args.max_tokens)
     queries = read_queries(Path(args.queries))
@@ -196,6 +243,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="held-out qrels (e.g. valid): a query of theirs in --qrels stops the run")
     p.add_argument("--out", default=str(DEFAULT_OUT), help="re-ranker directory to write")
     p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--loss", choices=LOSSES, default=defaults.loss)
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)

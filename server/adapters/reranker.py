@@ -36,7 +36,7 @@ class CrossEncoderReranker:
     @property
     def max_tokens(self) -> int:
         """Word pieces of query and passage read together; the rest of a passage is cut."""
-        return int(self._model.max_length or 512)
+        return int(self._model.max_seq_length or 512)
 
     def relevance(self, query: str, passages: Sequence[str]) -> Scores:
         """The model's sigmoid relevance of each passage to the query."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from flask.testing import FlaskClient
 
 from server.api.search import EXTENSION, reason
@@ -19,7 +21,15 @@ from server.core.search import (
     Tuning,
     rerank_scores,
 )
-from server.rerank_train import RerankRecipe, add_arguments, build_pairs, run
+from server.rerank_train import (
+    Pair,
+    RerankRecipe,
+    add_arguments,
+    batch_loss,
+    build_pairs,
+    query_batches,
+    run,
+)
 from server.search_train import Rated, SplitLeak
 from server.serving import model_problem
 from server.settings import Settings
@@ -176,6 +186,34 @@ def test_pairs_keep_every_rated_clause_the_hardest_zeros_and_a_few_others() -> N
     again = build_pairs(rated(), {"q": "a query"}, RerankRecipe(hard_negatives=3,
                                                                 easy_negatives=2))
     assert again == pairs  # seeded
+
+
+def pairs_of(query_id: str, targets: list[float]) -> list[Pair]:
+    return [Pair(query_id, f"{query_id}-{i}", query_id, f"text {i}", t)
+            for i, t in enumerate(targets)]
+
+
+def test_listwise_batches_hold_one_query_each_with_a_rated_clause() -> None:
+    pairs = pairs_of("a", [1.0, 0.25, *[0.0] * 8]) + pairs_of("b", [0.5, *[0.0] * 3])
+    plan = query_batches(pairs, 4, random.Random(0))
+    assert len({p.query_id for p in plan[0]}) == 1
+    assert all(len({p.query_id for p in batch}) == 1 for batch in plan)
+    assert all(any(p.target > 0 for p in batch) for batch in plan)
+    seen = [p.clause_id for batch in plan for p in batch]
+    assert len(seen) == len(set(seen))
+    # "a" has 10 pairs in 3 batches, only 2 rated: the batch left without one is dropped
+    assert sorted(len(b) for b in plan if b[0].query_id == "a") == [3, 4]
+    assert plan == query_batches(pairs, 4, random.Random(0))
+
+
+def test_listwise_loss_prefers_the_order_of_the_ratings() -> None:
+    targets = torch.tensor([1.0, 0.25, 0.0])
+    right = batch_loss(torch.tensor([3.0, 1.0, -2.0]), targets, "listwise")
+    wrong = batch_loss(torch.tensor([-2.0, 1.0, 3.0]), targets, "listwise")
+    assert float(right) < float(wrong)
+    point = batch_loss(torch.tensor([3.0, 1.0, -2.0]), targets, "pointwise")
+    assert float(point) == pytest.approx(float(torch.nn.functional.binary_cross_entropy_with_logits(
+        torch.tensor([3.0, 1.0, -2.0]), targets)))
 
 
 def test_training_refuses_a_held_out_query(tmp_path: Path) -> None:
