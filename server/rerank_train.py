@@ -60,7 +60,7 @@ class RerankRecipe:
     hard_negatives: int = 24  # top 0-rated clauses per query under the base model
     easy_negatives: int = 8  # other 0-rated clauses per query, drawn at random
     loss: str = "listwise"  # or "pointwise"
-    epochs: int = 1
+    epochs: int = 2
     batch_size: int = 16
     learning_rate: float = 5e-5
     warmup: float = 0.1

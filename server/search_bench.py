@@ -235,8 +235,10 @@ class Bench:
             pool = rows[np.argsort(-first[rows], kind="stable")][:reranking.depth]
             final, _ = index.rerank_pool(text, self.query_vectors[n], pool, first[pool])
             scores = first.copy()
-            # the pool above every other clause, in the re-ranker's order
-            scores[pool] = float(first.max()) + 1 + final - float(final.min())
+            # the pool above every other clause, in the re-ranker's order (ties: the first
+            # stage's, as search breaks them)
+            ranked = pool[np.argsort(-final, kind="stable")]
+            scores[ranked] = float(first.max()) + 1 + np.arange(len(ranked), 0, -1)
             return scores
         return Pooled(rank)
 
@@ -409,7 +411,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(python -m server search-train-reranker)")
     p.add_argument("--rerank-depths", type=int, nargs="+", default=[10, 20, 30],
                    help="first-stage top k the re-ranker re-orders, one row each")
-    p.add_argument("--rerank-weights", type=float, nargs="+", default=[1.0],
+    p.add_argument("--rerank-weights", type=float, nargs="+",
+                   default=sorted({Reranking().weight, 1.0}),
                    help="re-ranker's share of the final score, one row each (1: it alone); "
                    "the first is timed")
     p.add_argument("--held-out", type=int, default=0, metavar="N",

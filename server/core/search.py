@@ -99,8 +99,8 @@ class Reranker(Protocol):
 class Reranking:
     """How a re-ranker is used (chosen on ACORD, see BENCHMARKS.md)."""
 
-    depth: int = 20  # first-stage top documents the re-ranker reads (its cost is per document)
-    weight: float = 1.0  # re-ranker's share of the final score; 1: its relevance alone
+    depth: int = 10  # first-stage top documents the re-ranker reads (its cost is per document)
+    weight: float = 0.3  # re-ranker's share of the final score (z-scores); 1: its relevance alone
 
 
 @dataclass(frozen=True, slots=True)
