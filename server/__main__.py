@@ -73,7 +73,7 @@ def search_bench(args: argparse.Namespace) -> int:
     if args.reranker:
         from server.adapters.reranker import CrossEncoderReranker
 
-        reranker = CrossEncoderReranker(args.reranker)
+        reranker = CrossEncoderReranker(args.reranker, int8=not args.reranker_fp32)
     return run(args, build_embedder(settings),
                FileVectorCache(settings.cache_dir), tuned, reranker)
 

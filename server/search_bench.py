@@ -409,6 +409,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(python -m server search-train)")
     p.add_argument("--reranker", help="a re-ranker (cross-encoder) directory to add rows for "
                    "(python -m server search-train-reranker)")
+    p.add_argument("--reranker-fp32", action="store_true",
+                   help="run the re-ranker in fp32 (default: int8, as the service does)")
     p.add_argument("--rerank-depths", type=int, nargs="+", default=[10, 20, 30],
                    help="first-stage top k the re-ranker re-orders, one row each")
     p.add_argument("--rerank-weights", type=float, nargs="+",

@@ -61,12 +61,17 @@ def test_a_tiny_trained_reranker_reorders_search(tmp_path: Path) -> None:
     assert reranker.max_tokens == 48
     relevance = reranker.relevance(QUERY, [CLAUSES["cap"], CLAUSES["decoy"]])
     assert relevance[0] > 0.5 > relevance[1]
+    # int8 (the default) reads as fp32 does, within a few hundredths
+    fp32 = CrossEncoderReranker(out, int8=False)
+    assert fp32.name == "reranker" and reranker.name == "reranker:int8"
+    exact = fp32.relevance(QUERY, [CLAUSES["cap"], CLAUSES["decoy"]])
+    assert abs(exact - relevance).max() < 0.05 and not (exact == relevance).all()
 
     documents = read_precedents(tmp_path / "corpus.jsonl")
     plain = SearchIndex(documents, SentenceTransformerEmbedder(), tuning=Tuning(feedback_docs=0))
     first = [h.document.id for h in plain.search(QUERY, 3)]
     assert first.index("decoy") < first.index("cap")  # the shared words win the first stage
-    hits = plain.with_reranker(reranker, Reranking(depth=3)).search(QUERY, 3)
+    hits = plain.with_reranker(reranker, Reranking(depth=3, weight=1.0)).search(QUERY, 3)
     assert hits[0].document.id == "cap" and hits[0].relevance == pytest.approx(relevance[0])
 
     again = tmp_path / "again"
