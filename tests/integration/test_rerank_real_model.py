@@ -72,7 +72,9 @@ def test_a_tiny_trained_reranker_reorders_search(tmp_path: Path) -> None:
     first = [h.document.id for h in plain.search(QUERY, 3)]
     assert first.index("decoy") < first.index("cap")  # the shared words win the first stage
     hits = plain.with_reranker(reranker, Reranking(depth=3, weight=1.0)).search(QUERY, 3)
-    assert hits[0].document.id == "cap" and hits[0].relevance == pytest.approx(relevance[0])
+    # int8 quantizes activations per batch, so a score moves a little with its batch-mates
+    assert hits[0].document.id == "cap"
+    assert hits[0].relevance == pytest.approx(relevance[0], abs=0.02)
 
     again = tmp_path / "again"
     train_tiny(tmp_path, again)  # same seed and data: the same weights, byte for byte
