@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint typecheck pytest bench eval acord acord-train loadtest system-deps clean screenshot
+.PHONY: run test lint typecheck pytest bench eval acord acord-train acord-rerank-train loadtest system-deps clean screenshot
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -62,16 +62,25 @@ eval: $(STAMP)
 # With a fine-tuned model in $(SEARCH_MODEL) (`make acord-train`), its rows are printed too.
 ACORD ?= ../shared/data/acord
 SEARCH_MODEL ?= .cache/search-model
+SEARCH_RERANKER ?= .cache/search-reranker
 acord: $(STAMP)
 	$(PY) -m server search-bench --corpus $(ACORD)/corpus.jsonl --queries $(ACORD)/queries.jsonl \
 	  --qrels $(ACORD)/qrels/train.tsv $(ACORD)/qrels/valid.tsv \
-	  $(if $(wildcard $(SEARCH_MODEL)/training.json),--model $(SEARCH_MODEL))
+	  $(if $(wildcard $(SEARCH_MODEL)/training.json),--model $(SEARCH_MODEL)) \
+	  $(if $(wildcard $(SEARCH_RERANKER)/training.json),--reranker $(SEARCH_RERANKER))
 
 # Fine-tune the search embedder on ACORD train (valid's queries refused); weights stay in .cache/
 acord-train: $(STAMP)
 	$(PY) -m server search-train --corpus $(ACORD)/corpus.jsonl --queries $(ACORD)/queries.jsonl \
 	  --qrels $(ACORD)/qrels/train.tsv --exclude $(ACORD)/qrels/valid.tsv \
 	  --out $(SEARCH_MODEL) --seed 0
+
+# Train the search re-ranker (a cross-encoder) on ACORD train, valid's queries refused; one
+# torch thread, about 10 minutes on this 2-core machine; weights stay in .cache/
+acord-rerank-train: $(STAMP)
+	$(PY) -m server search-train-reranker --corpus $(ACORD)/corpus.jsonl \
+	  --queries $(ACORD)/queries.jsonl --qrels $(ACORD)/qrels/train.tsv \
+	  --exclude $(ACORD)/qrels/valid.tsv --out $(SEARCH_RERANKER) --seed 0 --threads 1
 
 # 32 clients against gunicorn on loopback: load, 20,000-request soak, a killed worker (bounded)
 loadtest: $(STAMP)

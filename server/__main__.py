@@ -69,13 +69,26 @@ def search_bench(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     tuned = SentenceTransformerEmbedder(args.model) if args.model else None
+    reranker = None
+    if args.reranker:
+        from server.adapters.reranker import CrossEncoderReranker
+
+        reranker = CrossEncoderReranker(args.reranker, int8=not args.reranker_fp32)
     return run(args, build_embedder(settings),
-               FileVectorCache(settings.cache_dir), tuned)
+               FileVectorCache(settings.cache_dir), tuned, reranker)
 
 
 def search_train(args: argparse.Namespace) -> int:
     """Fine-tune the search embedder on a benchmark's train ratings (see server/search_train.py)."""
     from server.search_train import run
+
+    settings = Settings.from_env()
+    return run(args, settings.model, settings.cache_dir)
+
+
+def search_train_reranker(args: argparse.Namespace) -> int:
+    """Train the search re-ranker (a cross-encoder) on train ratings (server/rerank_train.py)."""
+    from server.rerank_train import run
 
     settings = Settings.from_env()
     return run(args, settings.model, settings.cache_dir)
@@ -119,6 +132,13 @@ def parser() -> argparse.ArgumentParser:
 
     add_search_train_arguments(p)
     p.set_defaults(handler=search_train)
+
+    p = commands.add_parser("search-train-reranker",
+                            help="train the search re-ranker, a cross-encoder (train split)")
+    from server.rerank_train import add_arguments as add_rerank_train_arguments
+
+    add_rerank_train_arguments(p)
+    p.set_defaults(handler=search_train_reranker)
 
     from server.bank_cli import add_commands as add_bank_commands
 

@@ -7,6 +7,9 @@ rank every clause of the corpus, with unrated clauses counted as rating 0.
 
 Printed for plain BM25, plain embeddings (cosine, the model truncating long clauses) and the
 shipped method (server/core/search.py), on the same data in one run, plus query latency.
+With a re-ranker (`--reranker DIR`, a cross-encoder from `search-train-reranker`), rows of each
+shipped first stage re-ranked at several depths follow: the re-ranker re-orders the first
+stage's top k among the clauses being ranked (the rated ones, or the whole corpus).
 Clause text is only read; what is written to disk is the cache of passage vectors.
 """
 
@@ -28,11 +31,50 @@ import numpy as np
 from server.core.bm25 import BM25
 from server.core.embedding import Embedder, Vectors
 from server.core.matching import VectorCache
-from server.core.search import Document, Scores, SearchIndex, Tuning, cached_vectors, fuse
+from server.core.search import (
+    Document,
+    Reranker,
+    Reranking,
+    Scores,
+    SearchIndex,
+    Tuning,
+    cached_vectors,
+    fuse,
+)
 
 STARS = (3, 4, 5)
 Ratings = dict[str, dict[str, int]]  # query id -> clause id -> rating 0..4
 Ranker = Callable[[int, str], Scores]  # (query number, query text) -> a score per clause
+Rows = np.ndarray[tuple[int], np.dtype[np.intp]]
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """A ranker that must know which clauses are being ranked (a re-ranker reads the top k
+    of those): (query number, query text, rows) -> a score per clause."""
+
+    rank: Callable[[int, str, Rows], Scores]
+
+
+class MemoReranker:
+    """A re-ranker that scores each (query, passage) pair once per run (depths overlap)."""
+
+    def __init__(self, reranker: Reranker) -> None:
+        self.reranker = reranker
+        self.memo: dict[tuple[str, str], float] = {}
+
+    @property
+    def name(self) -> str:
+        """The wrapped re-ranker's name."""
+        return self.reranker.name
+
+    def relevance(self, query: str, passages: Sequence[str]) -> Scores:
+        """The wrapped re-ranker's relevance, computed only for pairs not seen before."""
+        todo = list(dict.fromkeys(p for p in passages if (query, p) not in self.memo))
+        if todo:
+            fresh = self.reranker.relevance(query, todo)
+            self.memo.update({(query, p): float(s) for p, s in zip(todo, fresh, strict=True)})
+        return np.array([self.memo[(query, p)] for p in passages], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -90,8 +132,8 @@ def precision(ranked: Sequence[int], stars: int, k: int = 5) -> float:
     return sum(1 for g in ranked[:k] if g >= stars - 1) / k
 
 
-def evaluate(rank: Ranker, queries: Sequence[Query], ratings: Ratings, ids: Sequence[str],
-             full_corpus: bool) -> Figures:
+def evaluate(rank: Ranker | Pooled, queries: Sequence[Query], ratings: Ratings,
+             ids: Sequence[str], full_corpus: bool) -> Figures:
     """Mean metrics of one ranker over the queries that have ratings."""
     row_of = {d: i for i, d in enumerate(ids)}
     n5, n10, p5 = [], [], {s: [] for s in STARS}  # type: ignore[var-annotated]
@@ -99,11 +141,12 @@ def evaluate(rank: Ranker, queries: Sequence[Query], ratings: Ratings, ids: Sequ
         known = ratings.get(query.id)
         if not known:
             continue
-        scores = rank(number, query.text)
         if full_corpus:
             rows = np.arange(len(ids))
         else:
             rows = np.array([row_of[c] for c in known if c in row_of])
+        scores = (rank.rank(number, query.text, rows) if isinstance(rank, Pooled)
+                  else rank(number, query.text))
         order = rows[np.argsort(-scores[rows], kind="stable")][:10]
         ranked = [known.get(ids[r], 0) for r in order]
         n5.append(ndcg(ranked, list(known.values()), 5))
@@ -183,6 +226,22 @@ class Bench:
                  f"{base.semantic_weight:.2f}"] = self._with_whole(index, base.semantic_weight)
         return variants
 
+    def reranked(self, tuning: Tuning, reranker: Reranker, reranking: Reranking) -> Pooled:
+        """The shipped method under this tuning, its top `depth` re-ranked."""
+        index = self.index(tuning).with_tuning(tuning).with_reranker(reranker, reranking)
+
+        def rank(n: int, text: str, rows: Rows) -> Scores:
+            first = index.scores(text, self.query_vectors[n])[0]
+            pool = rows[np.argsort(-first[rows], kind="stable")][:reranking.depth]
+            final, _ = index.rerank_pool(text, self.query_vectors[n], pool, first[pool])
+            scores = first.copy()
+            # the pool above every other clause, in the re-ranker's order (ties: the first
+            # stage's, as search breaks them)
+            ranked = pool[np.argsort(-final, kind="stable")]
+            scores[ranked] = float(first.max()) + 1 + np.arange(len(ranked), 0, -1)
+            return scores
+        return Pooled(rank)
+
     def _reciprocal_rank(self, index: SearchIndex, k: int = 60) -> Ranker:
         """Reciprocal-rank fusion of max-pooled embeddings and BM25 (the usual alternative)."""
         def rank(n: int, text: str) -> Scores:
@@ -236,11 +295,12 @@ def _percentiles(times: list[float]) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
-        tuned: Embedder | None = None) -> int:
+        tuned: Embedder | None = None, reranker: Reranker | None = None) -> int:
     """Print the figures for each qrels file, then the latency of the shipped method.
 
     With a `tuned` embedder (a fine-tuned model, `--model`), its plain embeddings and the
-    shipped method on it are rows of the same tables.
+    shipped method on it are rows of the same tables; with a `reranker` (`--reranker`), each
+    shipped first stage re-ranked at each depth and weight asked for.
     """
     from server.adapters.precedents import read_precedents
 
@@ -259,11 +319,21 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
         tuning = replace(tuning, feedback_weight=args.feedback_weight)
     started = time.perf_counter()
     bench = Bench(documents, embedder, cache, queries)
-    rankers = bench.rankers(tuning)
+    rankers: dict[str, Ranker | Pooled] = dict(bench.rankers(tuning))
     tuned_bench = Bench(documents, tuned, cache, queries) if tuned else None
     if tuned_bench:
         rankers |= {f"{name}, fine-tuned": rank
                     for name, rank in tuned_bench.rankers(tuning).items() if "BM25" not in name}
+    memo = MemoReranker(reranker) if reranker else None
+    if memo:
+        firsts = {"shipped": bench} | ({"shipped, fine-tuned": tuned_bench} if tuned_bench
+                                       else {})
+        for label, first in firsts.items():
+            for depth in args.rerank_depths:
+                for weight in args.rerank_weights:
+                    how = "" if weight >= 1 else f", fused {weight:.2f}"
+                    rankers[f"{label} + re-ranker top {depth}{how}"] = first.reranked(
+                        tuning, memo, Reranking(depth, weight))
     if args.sweep:
         feedback = [(int(k), float(w)) for k, w in (f.split(":") for f in args.sweep_feedback)]
         rankers |= bench.sweep(tuning, args.sweep_windows, args.sweep_weights, feedback)
@@ -271,8 +341,13 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
           f"indexed in {time.perf_counter() - started:.0f} s")
     for path in args.qrels:
         ratings = read_ratings(Path(path))
-        chosen = [q for q in queries if q.id in ratings]
         split = Path(path).stem
+        if args.held_out:
+            from server.search_train import hold_out
+
+            ratings = hold_out(ratings, args.held_out, args.held_out_seed)[1]
+            split += f", the {args.held_out} queries held out of training"
+        chosen = [q for q in queries if q.id in ratings]
         rated_counts = [len(ratings[q.id]) for q in chosen]
         for full in (False, True):
             scope = ("full corpus, unrated = 0" if full
@@ -287,6 +362,11 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
             if timed:
                 print_latency(timed.index(tuning).with_tuning(tuning), queries,
                               args.latency_rounds, label)
+        for depth in args.rerank_depths if reranker else ():
+            index = bench.index(tuning).with_tuning(tuning).with_reranker(
+                reranker, Reranking(depth, args.rerank_weights[0]))
+            print_latency(index, queries, args.latency_rounds,
+                          f"base model + re-ranker top {depth}")
     return 0
 
 
@@ -299,7 +379,8 @@ def print_latency(index: SearchIndex, queries: Sequence[Query], rounds: int,
     torch.set_num_threads(1)  # a one-query batch gains nothing from more; see BENCHMARKS.md
     try:
         print(f"\nlatency of the shipped search ({label}) over {len(index)} clauses (embed "
-              f"query + score all + top 10), {len(queries)} queries x {rounds}, 1 torch thread:")
+              f"query + score all + top 10{' + re-rank' if index.reranker else ''}), "
+              f"{len(queries)} queries x {rounds}, 1 torch thread:")
         for clock, (p50, p95) in latency(index, queries, rounds).items():
             print(f"  {clock:<4} p50 {p50:.1f} ms, p95 {p95:.1f} ms")
         print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -307,10 +388,15 @@ def print_latency(index: SearchIndex, queries: Sequence[Query], rounds: int,
         torch.set_num_threads(threads)
 
 
-def _by_query(rank: Ranker, queries: Sequence[Query], chosen: Sequence[Query]) -> Ranker:
+def _by_query(rank: Ranker | Pooled, queries: Sequence[Query], chosen: Sequence[Query]
+              ) -> Ranker | Pooled:
     """A ranker indexed by position in `chosen`, calling one indexed by position in `queries`."""
     position = {q.id: i for i, q in enumerate(queries)}
-    return lambda n, text: rank(position[chosen[n].id], text)
+    if isinstance(rank, Pooled):
+        pooled = rank.rank
+        return Pooled(lambda n, text, rows: pooled(position[chosen[n].id], text, rows))
+    plain = rank
+    return lambda n, text: plain(position[chosen[n].id], text)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -321,6 +407,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", help="only queries whose metadata split is this (e.g. valid)")
     p.add_argument("--model", help="a fine-tuned model directory to compare with the base model "
                    "(python -m server search-train)")
+    p.add_argument("--reranker", help="a re-ranker (cross-encoder) directory to add rows for "
+                   "(python -m server search-train-reranker)")
+    p.add_argument("--reranker-fp32", action="store_true",
+                   help="run the re-ranker in fp32 (default: int8, as the service does)")
+    p.add_argument("--rerank-depths", type=int, nargs="+", default=[10, 20, 30],
+                   help="first-stage top k the re-ranker re-orders, one row each")
+    p.add_argument("--rerank-weights", type=float, nargs="+",
+                   default=sorted({Reranking().weight, 1.0}),
+                   help="re-ranker's share of the final score, one row each (1: it alone); "
+                   "the first is timed")
+    p.add_argument("--held-out", type=int, default=0, metavar="N",
+                   help="rank only the N queries of each qrels file that search-train and "
+                   "search-train-reranker hold out with --holdout N (models trained without them)")
+    p.add_argument("--held-out-seed", type=int, default=0, help="the training runs' --seed")
     p.add_argument("--window", type=int, help="passage window in model tokens")
     p.add_argument("--semantic-weight", type=float, help="weight of embeddings in the fusion")
     p.add_argument("--latency-rounds", type=int, default=3,

@@ -33,6 +33,9 @@ def model_problem(settings: Settings) -> str | None:
         return f"the embedding model is missing: {error}"
     if settings.search_model is not None and not Path(settings.search_model).is_dir():
         return f"the search model (REDLINE_SEARCH_MODEL) is missing: {settings.search_model}"
+    if settings.search_reranker is not None and not Path(settings.search_reranker).is_dir():
+        return ("the search re-ranker (REDLINE_SEARCH_RERANKER) is missing: "
+                f"{settings.search_reranker}")
     return None
 
 

@@ -66,6 +66,7 @@ class Settings:
     frame_ancestors: tuple[str, ...] = field(default_factory=tuple)  # empty: Office's hosts
     precedents: Path | None = None
     search_model: str | None = None  # a model directory for clause search only (fine-tuned)
+    search_reranker: str | None = None  # a cross-encoder directory that re-ranks search's top
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -97,4 +98,5 @@ class Settings:
             frame_ancestors=_list(env, "REDLINE_FRAME_ANCESTORS"),
             precedents=_path(env.get("REDLINE_PRECEDENTS")),
             search_model=env.get("REDLINE_SEARCH_MODEL") or None,
+            search_reranker=env.get("REDLINE_SEARCH_RERANKER") or None,
         )

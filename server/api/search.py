@@ -20,7 +20,7 @@ from server.api.errors import ApiError
 from server.api.suggest import perspective_of
 from server.core.embedding import Embedder, Vectors
 from server.core.engine import SuggestionEngine
-from server.core.search import Hit, SearchIndex, position_document
+from server.core.search import Hit, Reranker, SearchIndex, position_document
 from server.core.topics import Perspective
 from server.services import FileVectorCache, NotReady, services
 from server.settings import Settings
@@ -73,7 +73,7 @@ def _build(app: Flask, state: SearchState, engine: SuggestionEngine) -> None:
             documents += read_precedents(settings.precedents)
         embedder, known = search_embedder(settings, engine)
         index = SearchIndex(documents, embedder, FileVectorCache(settings.cache_dir),
-                            known=known)
+                            known=known, reranker=search_reranker(settings))
         with state.lock:
             if state.engine is engine:
                 state.index = index
@@ -102,6 +102,15 @@ def search_embedder(settings: Settings, engine: SuggestionEngine
     from server.adapters.embedding import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(settings.search_model), {}
+
+
+def search_reranker(settings: Settings) -> Reranker | None:
+    """The cross-encoder that re-ranks search's top hits (REDLINE_SEARCH_RERANKER), if any."""
+    if settings.search_reranker is None:
+        return None
+    from server.adapters.reranker import CrossEncoderReranker
+
+    return CrossEncoderReranker(settings.search_reranker)
 
 
 def query_of(value: str | None) -> str:
@@ -146,10 +155,14 @@ def hit_record(hit: Hit) -> dict[str, object]:
 
 
 def reason(hit: Hit) -> str:
-    """A short account of why the document matched: meaning and shared terms."""
+    """A short account of why the document matched: meaning and shared terms, and the
+    re-ranker's relevance when it re-read the document."""
     parts = [f"close in meaning (cosine {hit.semantic:.2f})"]
     if hit.document.kind == "position" and hit.best_passage != hit.document.text:
         parts[0] += " to one of the ways counterparties write this position"
+    if hit.relevance is not None:
+        parts.insert(0, f"re-ranked by reading query and clause together "
+                        f"(relevance {hit.relevance:.2f})")
     if hit.matched_terms:
         shown = ", ".join(hit.matched_terms[:6])
         parts.append(f"shares the terms: {shown}")

@@ -18,6 +18,13 @@ BENCHMARKS.md, `make acord` reproduces them):
 Playbook positions are documents whose passages are their model language and exemplars,
 so a query phrased like a counterparty's draft still finds the position; a query that names a
 kind of position ("fallback", "preferred", "unacceptable") lifts positions of that kind.
+
+Optional re-ranking (a `Reranker`, e.g. a cross-encoder trained on ACORD train): the first
+stage's top `Reranking.depth` documents are read again, query and best passage together, and
+re-ordered by the re-ranker's relevance (or its fusion with the first stage's score); the rest
+keep their first-stage order below them. A bi-encoder compares two vectors made apart, so it
+cannot weigh how the query's words bear on the clause's; a cross-encoder can, at a cost per
+document, which is why it reads only the top few.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -74,6 +82,27 @@ class Tuning:
     feedback_weight: float = 2.0  # how far: the query counts once, their mean this much
 
 
+class Reranker(Protocol):
+    """A model that reads a query and a passage together and says how well one answers the other."""
+
+    @property
+    def name(self) -> str:
+        """Identifies the model (for logs and benchmark rows)."""
+        ...
+
+    def relevance(self, query: str, passages: Sequence[str]) -> Scores:
+        """One relevance in [0, 1] per passage, higher for a better answer."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reranking:
+    """How a re-ranker is used (chosen on ACORD, see BENCHMARKS.md)."""
+
+    depth: int = 10  # first-stage top documents the re-ranker reads (its cost is per document)
+    weight: float = 0.3  # re-ranker's share of the final score (z-scores); 1: its relevance alone
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """One ranked document, with the evidence behind its score."""
@@ -84,6 +113,7 @@ class Hit:
     lexical: float  # BM25
     matched_terms: tuple[str, ...]
     best_passage: str
+    relevance: float | None = None  # the re-ranker's, when it re-read this document
 
 
 class SearchIndex:
@@ -91,10 +121,13 @@ class SearchIndex:
 
     def __init__(self, documents: Sequence[Document], embedder: Embedder,
                  cache: VectorCache | None = None, tuning: Tuning | None = None,
-                 known: Mapping[str, Vectors] | None = None) -> None:
+                 known: Mapping[str, Vectors] | None = None, reranker: Reranker | None = None,
+                 reranking: Reranking | None = None) -> None:
         self.documents = tuple(documents)
         self.embedder = embedder
         self.tuning = tuning or Tuning()
+        self.reranker = reranker
+        self.reranking = reranking or Reranking()
         # a window over the model's own would be truncated silently: never exceed it
         self.window = min(self.tuning.window, embedder.max_tokens - 2)
         passages, owner = split_passages(self.documents, embedder, self.window)
@@ -133,6 +166,14 @@ class SearchIndex:
             raise ValueError("a different window needs a new index")
         twin = object.__new__(SearchIndex)
         twin.__dict__.update(self.__dict__, tuning=tuning)
+        return twin
+
+    def with_reranker(self, reranker: Reranker | None, reranking: Reranking | None = None
+                      ) -> SearchIndex:
+        """The same index re-ranking its top hits with this re-ranker (None: not at all)."""
+        twin = object.__new__(SearchIndex)
+        twin.__dict__.update(self.__dict__, reranker=reranker,
+                             reranking=reranking or Reranking())
         return twin
 
     def scores(self, query: str, query_vector: Vectors | None = None,
@@ -180,20 +221,57 @@ class SearchIndex:
             return []
         query_vector = self.embedder.embed([query])[0]
         fused, _, lexical = self.scores(query, query_vector, candidates)
-        order = np.argsort(-fused, kind="stable")[:limit]
+        order = np.argsort(-fused, kind="stable")
         display = _display_scores(fused)
+        relevance: dict[int, float] = {}
+        if self.reranker is not None:
+            order, display, relevance = self._rerank(query, query_vector, candidates, fused,
+                                                     order)
         query_terms = set(terms(query))
         return [self._hit(int(candidates[i]), float(display[i]), float(lexical[i]),
-                          query_terms, query_vector) for i in order]
+                          query_terms, query_vector, relevance.get(int(i)))
+                for i in order[:limit]]
+
+    def _rerank(self, query: str, query_vector: Vectors, candidates: NDArray[np.intp],
+                fused: Scores, order: NDArray[np.intp]
+                ) -> tuple[NDArray[np.intp], Scores, dict[int, float]]:
+        """The first stage's top `depth` re-ordered by the re-ranker, the rest below them.
+
+        Positions index `candidates`. Displayed scores: the pool's final scores, and below the
+        pool the first stage's, capped at the pool's lowest so the list still reads best first.
+        """
+        pool = order[:self.reranking.depth]
+        final, relevance = self.rerank_pool(query, query_vector, candidates[pool], fused[pool])
+        ranked = np.argsort(-final, kind="stable")
+        display = _display_scores(fused)
+        shown = final if self.reranking.weight >= 1 else _display_scores(final)
+        display[pool] = shown
+        rest = order[len(pool):]
+        display[rest] = np.minimum(display[rest], float(shown.min()))
+        scored = {int(p): float(r) for p, r in zip(pool, relevance, strict=True)}
+        return np.concatenate([pool[ranked], rest]), display, scored
+
+    def rerank_pool(self, query: str, query_vector: Vectors, rows: NDArray[np.intp],
+                    first: Scores) -> tuple[Scores, Scores]:
+        """Final scores and the re-ranker's relevance for these document rows.
+
+        The re-ranker reads each document's passage closest to the query (max-pooling again:
+        it reads a window, not a whole long clause).
+        """
+        if self.reranker is None:
+            raise ValueError("this index has no re-ranker")
+        passages = [self.passages[self.best_passage_row(int(r), query_vector)] for r in rows]
+        relevance = np.asarray(self.reranker.relevance(query, passages), dtype=np.float32)
+        return rerank_scores(relevance, first, self.reranking.weight), relevance
 
     def _hit(self, row: int, score: float, lexical: float, query_terms: set[str],
-             query_vector: Vectors) -> Hit:
+             query_vector: Vectors, relevance: float | None = None) -> Hit:
         document = self.documents[row]
         best = self.best_passage_row(row, query_vector)
         semantic = float(self.vectors[best] @ query_vector)  # the query as typed
         matched = tuple(t for t in dict.fromkeys(terms(_lexical_text(document)))
                         if t in query_terms)
-        return Hit(document, score, semantic, lexical, matched, self.passages[best])
+        return Hit(document, score, semantic, lexical, matched, self.passages[best], relevance)
 
 
 def split_passages(documents: Sequence[Document], embedder: Embedder, window: int
@@ -228,6 +306,15 @@ def fuse(semantic: Scores, lexical: Scores, semantic_weight: float) -> Scores:
     """Weighted sum of the standardised semantic and lexical scores."""
     return np.asarray(semantic_weight * standardise(semantic)
                       + (1 - semantic_weight) * standardise(lexical), dtype=np.float32)
+
+
+def rerank_scores(relevance: Scores, first: Scores, weight: float) -> Scores:
+    """The re-ranked pool's final scores: the relevance, or its z-score fused with the first
+    stage's (which is already a z-score sum) when `weight` < 1."""
+    if weight >= 1:
+        return np.asarray(relevance, dtype=np.float32)
+    return np.asarray(weight * standardise(relevance) + (1 - weight) * standardise(first),
+                      dtype=np.float32)
 
 
 def cached_vectors(embedder: Embedder, texts: Sequence[str], cache: VectorCache | None,
