@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from server.search_bench import read_queries, read_ratings
 from server.search_train import (
     Rated,
+    add_training_data_arguments,
     file_digest,
     hold_out,
     learning_rate_factor,
@@ -236,11 +237,7 @@ def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The subcommand's options."""
     defaults = RerankRecipe()
-    p.add_argument("--corpus", required=True, help="BEIR corpus.jsonl (or its folder)")
-    p.add_argument("--queries", required=True, help="BEIR queries.jsonl")
-    p.add_argument("--qrels", required=True, help="the train split's qrels TSV")
-    p.add_argument("--exclude", nargs="*", default=[], metavar="QRELS",
-                   help="held-out qrels (e.g. valid): a query of theirs in --qrels stops the run")
+    add_training_data_arguments(p)
     p.add_argument("--out", default=str(DEFAULT_OUT), help="re-ranker directory to write")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--loss", choices=LOSSES, default=defaults.loss)

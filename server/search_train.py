@@ -341,14 +341,19 @@ def report_hold_out(corpus: Path, queries: Sequence[Query], held: Ratings, base_
                   f"NDCG@10 {figures.ndcg10:5.1f}")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The subcommand's options."""
-    defaults = Recipe()
+def add_training_data_arguments(p: argparse.ArgumentParser) -> None:
+    """Where the training pairs come from, and the split whose queries must stay out."""
     p.add_argument("--corpus", required=True, help="BEIR corpus.jsonl (or its folder)")
     p.add_argument("--queries", required=True, help="BEIR queries.jsonl")
     p.add_argument("--qrels", required=True, help="the train split's qrels TSV")
     p.add_argument("--exclude", nargs="*", default=[], metavar="QRELS",
                    help="held-out qrels (e.g. valid): a query of theirs in --qrels stops the run")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The subcommand's options."""
+    defaults = Recipe()
+    add_training_data_arguments(p)
     p.add_argument("--out", default=str(DEFAULT_OUT), help="model directory to write")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--epochs", type=int, default=defaults.epochs)
