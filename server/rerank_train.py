@@ -23,7 +23,6 @@ Reproducible like search-train: fixed seed, data in sorted order, a seeded shuff
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import random
 import sys
@@ -33,16 +32,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server.search_bench import read_queries, read_ratings
 from server.search_train import (
     Rated,
     add_training_data_arguments,
-    file_digest,
-    hold_out,
-    learning_rate_factor,
+    optimise,
     rated_windows,
-    training_ratings,
-    versions,
+    training_split,
+    write_record,
 )
 
 if TYPE_CHECKING:
@@ -167,30 +163,16 @@ def train(model: CrossEncoder, pairs: Sequence[Pair], recipe: RerankRecipe) -> l
     network = model.model
     if network is None:
         raise ValueError("the cross-encoder has no network to train")
-    optimizer = torch.optim.AdamW(network.parameters(), lr=recipe.learning_rate,
-                                  weight_decay=0.01)
-    warmup = max(1, int(recipe.warmup * len(plan)))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate_factor(
-        step, warmup, len(plan)))
-    network.train()
-    losses = []
-    for batch in plan:
+
+    def step_loss(batch: list[Pair]) -> Tensor:
         features = model.tokenizer([p.query for p in batch], [p.passage for p in batch],
                                    truncation="only_second", max_length=recipe.max_tokens,
                                    padding=True, return_tensors="pt")
         logits = network(**features).logits.squeeze(-1)
         targets = torch.tensor([p.target for p in batch], dtype=logits.dtype)
-        loss = batch_loss(logits, targets, recipe.loss)
-        optimizer.zero_grad()
-        loss.backward()  # type: ignore[no-untyped-call]
-        torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        losses.append(float(loss.detach()))
-        if len(losses) % 20 == 0:
-            log.info("step %d of %d, loss %.3f", len(losses), len(plan), losses[-1])
-    network.eval()  # type: ignore[no-untyped-call]
-    return losses
+        return batch_loss(logits, targets, recipe.loss)
+
+    return optimise(network, plan, step_loss, recipe.learning_rate, recipe.warmup)
 
 
 def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
@@ -204,10 +186,7 @@ def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
                           batch_size=args.batch_size,
                           learning_rate=args.learning_rate, hard_negatives=args.hard_negatives,
                           easy_negatives=args.easy_negatives, max_tokens=args.max_tokens)
-    queries = read_queries(Path(args.queries))
-    ratings = training_ratings(read_ratings(Path(args.qrels)),
-                               [read_ratings(Path(p)) for p in args.exclude])
-    fit, held = hold_out(ratings, args.holdout, recipe.seed)
+    queries, _, fit, held = training_split(args, recipe.seed)
     started = time.perf_counter()
     rated = rated_windows(Path(args.corpus), queries, fit, base_model, cache_dir)
     pairs = build_pairs(rated, {q.id: q.text for q in queries}, recipe)
@@ -223,13 +202,8 @@ def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
     print(f"{len(losses)} steps in {trained:.0f} s; loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     out = Path(args.out)
     model.save(str(out), create_model_card=False)
-    record = {"recipe": asdict(recipe), "steps": len(losses), "losses": losses,
-              "pairs": len(pairs), "queries": len(fit), "held_out_queries": sorted(held),
-              "seconds": {"prepare": round(prepared, 1), "train": round(trained, 1)},
-              "threads": args.threads, "qrels_sha256": file_digest(Path(args.qrels)),
-              "corpus_sha256": file_digest(Path(args.corpus)), "base_model": base_model,
-              "versions": versions(), "command": sys.argv[1:]}
-    (out / "training.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    write_record(out, args, base_model, asdict(recipe), losses, {"pairs": len(pairs)}, fit, held,
+                 {"prepare": prepared, "train": trained})
     print(f"re-ranker written to {out}")
     return 0
 

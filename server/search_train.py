@@ -28,10 +28,10 @@ import platform
 import random
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -40,8 +40,10 @@ from server.search_bench import Query, Ratings, read_queries, read_ratings
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
     from torch import Tensor
+    from torch.nn import Module
 
 log = logging.getLogger(__name__)
+B = TypeVar("B")  # a batch, as a training loop's step reads it
 DEFAULT_OUT = Path(".cache/search-model")
 
 
@@ -227,26 +229,39 @@ def train(model: SentenceTransformer, examples: Sequence[Example],
     torch.manual_seed(recipe.seed)
     rng = random.Random(recipe.seed)
     plan = [b for _ in range(recipe.epochs) for b in batches(examples, recipe.batch_size, rng)]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=0.01)
-    warmup = max(1, int(recipe.warmup * len(plan)))
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate_factor(
-        step, warmup, len(plan)))
-    model.train()
-    losses = []
-    for batch in plan:
+
+    def step_loss(batch: list[Example]) -> Tensor:
         queries = encode(model, [e.query for e in batch])
         documents = encode(model, [e.positive for e in batch] + [e.negative for e in batch])
         mask = torch.from_numpy(negatives_mask(batch, related))
-        loss = contrastive_loss(queries, documents, mask, recipe.scale)
+        return contrastive_loss(queries, documents, mask, recipe.scale)
+
+    return optimise(model, plan, step_loss, recipe.learning_rate, recipe.warmup)
+
+
+def optimise(network: Module, plan: Sequence[B], step_loss: Callable[[B], Tensor],
+             learning_rate: float, warmup_share: float) -> list[float]:
+    """AdamW over the batches in order, warm-up then linear decay, gradients clipped at 1;
+    the network is left in eval mode. Returns the loss of each step."""
+    import torch
+
+    optimizer = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=0.01)
+    warmup = max(1, int(warmup_share * len(plan)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate_factor(
+        step, warmup, len(plan)))
+    network.train()
+    losses = []
+    for batch in plan:
+        loss = step_loss(batch)
         optimizer.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
         optimizer.step()
         schedule.step()
         losses.append(float(loss.detach()))
         if len(losses) % 10 == 0:
             log.info("step %d of %d, loss %.3f", len(losses), len(plan), losses[-1])
-    model.eval()
+    network.eval()
     return losses
 
 
@@ -277,6 +292,30 @@ def versions() -> dict[str, str]:
             "tokenizers": tokenizers.__version__, "numpy": np.__version__}
 
 
+def training_split(args: argparse.Namespace, seed: int
+                   ) -> tuple[list[Query], Ratings, Ratings, Ratings]:
+    """The queries, the training ratings (a held-out split's query stops the run), and those
+    ratings divided into the ones to fit and the `--holdout` queries kept aside."""
+    queries = read_queries(Path(args.queries))
+    ratings = training_ratings(read_ratings(Path(args.qrels)),
+                               [read_ratings(Path(p)) for p in args.exclude])
+    fit, held = hold_out(ratings, args.holdout, seed)
+    return queries, ratings, fit, held
+
+
+def write_record(out: Path, args: argparse.Namespace, base_model: str,
+                 recipe: Mapping[str, object], losses: list[float], counts: Mapping[str, int],
+                 fit: Ratings, held: Ratings, seconds: Mapping[str, float]) -> None:
+    """training.json beside the model: recipe, losses, data digests and versions."""
+    record = {"recipe": recipe, "steps": len(losses), "losses": losses, **counts,
+              "queries": len(fit), "held_out_queries": sorted(held),
+              "seconds": {k: round(v, 1) for k, v in seconds.items()},
+              "threads": args.threads, "qrels_sha256": file_digest(Path(args.qrels)),
+              "corpus_sha256": file_digest(Path(args.corpus)), "base_model": base_model,
+              "versions": versions(), "command": sys.argv[1:]}
+    (out / "training.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+
+
 def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
     """Build the data, train, save the model and its record; evaluate on a hold-out if asked."""
     import torch
@@ -287,10 +326,7 @@ def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
     recipe = Recipe(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
                     learning_rate=args.learning_rate, hard_pool=args.hard_pool,
                     max_tokens=args.max_tokens)
-    queries = read_queries(Path(args.queries))
-    ratings = training_ratings(read_ratings(Path(args.qrels)),
-                               [read_ratings(Path(p)) for p in args.exclude])
-    fit, held = hold_out(ratings, args.holdout, recipe.seed)
+    queries, ratings, fit, held = training_split(args, recipe.seed)
     started = time.perf_counter()
     rated = rated_windows(Path(args.corpus), queries, fit, base_model, cache_dir)
     examples = build_examples(rated, {q.id: q.text for q in queries}, recipe)
@@ -307,13 +343,8 @@ def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
     print(f"{len(losses)} steps in {trained:.0f} s; loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     out = Path(args.out)
     model.save(str(out), create_model_card=False)
-    record = {"recipe": asdict(recipe), "steps": len(losses), "losses": losses,
-              "examples": len(examples), "queries": len(fit), "held_out_queries": sorted(held),
-              "seconds": {"prepare": round(prepared, 1), "train": round(trained, 1)},
-              "threads": args.threads, "qrels_sha256": file_digest(Path(args.qrels)),
-              "corpus_sha256": file_digest(Path(args.corpus)), "base_model": base_model,
-              "versions": versions(), "command": sys.argv[1:]}
-    (out / "training.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    write_record(out, args, base_model, asdict(recipe), losses, {"examples": len(examples)},
+                 fit, held, {"prepare": prepared, "train": trained})
     print(f"model written to {out}")
     if held:
         report_hold_out(Path(args.corpus), queries, held, base_model, str(out), cache_dir)
