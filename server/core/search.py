@@ -225,31 +225,31 @@ class SearchIndex:
         display = _display_scores(fused)
         relevance: dict[int, float] = {}
         if self.reranker is not None:
-            order, display, relevance = self._rerank(query, query_vector, candidates, fused,
-                                                     order)
+            order, relevance = self._rerank(query, query_vector, candidates, fused, order,
+                                            display)
         query_terms = set(terms(query))
         return [self._hit(int(candidates[i]), float(display[i]), float(lexical[i]),
                           query_terms, query_vector, relevance.get(int(i)))
                 for i in order[:limit]]
 
     def _rerank(self, query: str, query_vector: Vectors, candidates: NDArray[np.intp],
-                fused: Scores, order: NDArray[np.intp]
-                ) -> tuple[NDArray[np.intp], Scores, dict[int, float]]:
+                fused: Scores, order: NDArray[np.intp], display: Scores
+                ) -> tuple[NDArray[np.intp], dict[int, float]]:
         """The first stage's top `depth` re-ordered by the re-ranker, the rest below them.
 
-        Positions index `candidates`. Displayed scores: the pool's final scores, and below the
-        pool the first stage's, capped at the pool's lowest so the list still reads best first.
+        Positions index `candidates`. Displayed scores, updated in place: the pool's final
+        scores, and below the pool the first stage's, capped at the pool's lowest so the list
+        still reads best first.
         """
         pool = order[:self.reranking.depth]
         final, relevance = self.rerank_pool(query, query_vector, candidates[pool], fused[pool])
         ranked = np.argsort(-final, kind="stable")
-        display = _display_scores(fused)
         shown = final if self.reranking.weight >= 1 else _display_scores(final)
         display[pool] = shown
         rest = order[len(pool):]
         display[rest] = np.minimum(display[rest], float(shown.min()))
         scored = {int(p): float(r) for p, r in zip(pool, relevance, strict=True)}
-        return np.concatenate([pool[ranked], rest]), display, scored
+        return np.concatenate([pool[ranked], rest]), scored
 
     def rerank_pool(self, query: str, query_vector: Vectors, rows: NDArray[np.intp],
                     first: Scores) -> tuple[Scores, Scores]:
