@@ -9,9 +9,11 @@ Method (chosen by measurement, see `make eval` and the notes in eval/README.md):
   topics better than nearest neighbours); a second topic it rates nearly as likely is raised too.
 - stance: a per-topic logistic regression over the embedding and lexical cues (party,
   modality, negation, consent, carve-outs), averaged with one shared across topics (on the
-  embedding minus its topic's centroid), says whom the unit favours; a unit that repeats the
-  playbook's own language (an applied redline, an inserted fallback), with the same parties in
-  the same places and the same cues, takes that position's stance.
+  embedding minus its topic's centroid), says whether the unit takes a side; which side, where
+  the drafting says so plainly (who may, must, must not, owns, waives; server/core/favour.py),
+  comes from the drafting; a unit that repeats the playbook's own language (an applied
+  redline, an inserted fallback), with the same parties in the same places and the same cues,
+  takes that position's stance.
 - verdict: a topic's stance is its units' stance scores averaged; a side judges it (its own =
   acceptable, neutral = needs review, the other side's = unacceptable).
 """
@@ -34,10 +36,11 @@ from server.core.classifier import (
 )
 from server.core.cues import cue_matrix, cues
 from server.core.embedding import Embedder, Vectors
+from server.core.favour import favoured, lean
 from server.core.matching import BankIndex, EmbeddingMemo, VectorCache, party_sequence, units
 from server.core.redline import Redline, propose_many
 from server.core.suggestion import FallbackOffer, Suggestion
-from server.core.topics import Kind, Perspective, Stance, Verdict, verdict_for
+from server.core.topics import Kind, Perspective, Stance, Verdict, favouring, verdict_for
 
 STANCES: tuple[Stance, ...] = tuple(Stance)
 MIN_POSITION_WORDS = 6  # fewer words than this cannot grant, restrict or disclaim anything
@@ -66,6 +69,12 @@ class Tuning:
     # A sentence this close to a bank exemplar or position text, naming the same parties in the
     # same places with the same cues, is that position's language.
     known_language: float = 0.98
+    # Which side a unit favours, where its drafting says so plainly, comes from the drafting
+    # (server/core/favour.py); off only to measure what that buys.
+    drafting_side: bool = True
+    # A plain lean in the drafting also counts against neutral, this much per term (at most
+    # two): a ban with a consent exception still favours the side it protects.
+    drafting_weight: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +88,9 @@ class UnitReading:
 
     unit: str
     score: float
-    stance_scores: tuple[float, ...]  # stance probabilities in STANCES order, neutral calibrated
+    stance_scores: tuple[float, ...]  # in STANCES order: neutral calibrated, drafting read
     nearest: dict[tuple[Perspective, Kind], Position]  # closest position of each side and kind
+    lean: int  # how its drafting leans (server/core/favour.py); 0 for the playbook's own words
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +100,12 @@ class Finding:
     topic: str
     score: float
     readings: tuple[UnitReading, ...]
+    stance_scores: tuple[float, ...]  # its units' averaged, then read with their drafting
 
     @property
     def stance(self) -> Stance:
-        """The paragraph's stance on the topic: its units' stance scores, averaged."""
-        mean = np.mean([r.stance_scores for r in self.readings], axis=0)
-        return STANCES[int(mean.argmax())]
+        """The paragraph's stance on the topic."""
+        return STANCES[int(np.argmax(self.stance_scores))]
 
     def verdict(self, perspective: Perspective) -> Verdict:
         """How this side judges the paragraph on this topic."""
@@ -222,7 +232,11 @@ class SuggestionEngine:
                 self._reading(unit_texts[u], vectors[u], similarity[u], cue_rows[u], t,
                               float(probabilities[u, t]))
                 for u in chosen.tolist())
-            findings.append(Finding(topic, max(r.score for r in readings), readings))
+            # Read together, the units' terms can lean where each alone is balanced or silent.
+            scores = self._with_drafting(np.mean([r.stance_scores for r in readings], axis=0),
+                                         sum(r.lean for r in readings))
+            findings.append(Finding(topic, max(r.score for r in readings), readings,
+                                    tuple(float(p) for p in scores)))
         return sorted(findings, key=lambda f: -f.score)
 
     def _on_topic(self, similarity: NDArray[np.float32], vectors: Vectors
@@ -247,6 +261,7 @@ class SuggestionEngine:
         order = rows[np.argsort(-similarity[rows])]
         known = self._known_stance(vector, unit, unit_cues, order[0],
                                    float(similarity[order[0]]), t)
+        leaning = 0
         if known is not None:
             # The playbook's own words (a redline just applied, a fallback inserted) read as
             # the position they come from, whatever the classifiers make of them.
@@ -256,12 +271,31 @@ class SuggestionEngine:
                                                     unit_cues * self.tuning.stance_cues,
                                                     self.tuning.shared_stance)
             scores[STANCES.index(Stance.NEUTRAL)] -= self.tuning.neutral_penalty
+            leaning = lean(unit) if self.tuning.drafting_side else 0
+            scores = self._with_drafting(scores, leaning)
         probabilities = tuple(float(p) for p in scores)
         nearest: dict[tuple[Perspective, Kind], Position] = {}
         for r in order:
             position = self.index.positions[r]
             nearest.setdefault((position.perspective, position.kind), position)
-        return UnitReading(unit, score, probabilities, nearest)
+        return UnitReading(unit, score, probabilities, nearest, leaning)
+
+    def _with_drafting(self, scores: NDArray[np.float32], leaning: int) -> NDArray[np.float32]:
+        """Stance scores read with the drafting's lean.
+
+        The classifiers say whether the text takes a side; where the drafting plainly favours
+        one, the two sides' scores swap if the classifiers ranked them the other way round,
+        and the favoured side gains a little on neutral.
+        """
+        side = favoured(leaning)
+        if side is None:
+            return scores
+        own, other = STANCES.index(favouring(side)), STANCES.index(favouring(side.other))
+        scores = scores.copy()
+        if scores[other] > scores[own]:
+            scores[own], scores[other] = scores[other], scores[own]
+        scores[own] += self.tuning.drafting_weight * min(abs(leaning), 2)
+        return scores
 
     def _known_stance(self, vector: Vectors, unit: str, unit_cues: NDArray[np.float32],
                       row: int, row_similarity: float, t: int) -> int | None:

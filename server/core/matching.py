@@ -135,9 +135,12 @@ def _cache_key(model: str, texts: Sequence[str]) -> str:
     return f"{safe_model}-{digest.hexdigest()[:24]}"
 
 
-_VENDOR_NAMES = re.compile(
-    r"\b(?:Service Provider|Provider|Supplier|Licensor|Contractor|Consultant|Company)(?=\b)")
-_CUSTOMER_NAMES = re.compile(r"\b(?:Client|Licensee|Subscriber|Buyer)(?=\b)")
+# What contracts call the parties besides Vendor and Customer (longest first: "Service Provider").
+VENDOR_ALIASES = ("Service Provider", "Provider", "Supplier", "Licensor", "Contractor",
+                  "Consultant", "Company")
+CUSTOMER_ALIASES = ("Client", "Licensee", "Subscriber", "Buyer")
+_VENDOR_NAMES = re.compile(rf"\b(?:{'|'.join(VENDOR_ALIASES)})(?=\b)")
+_CUSTOMER_NAMES = re.compile(rf"\b(?:{'|'.join(CUSTOMER_ALIASES)})(?=\b)")
 _PRONOUNS = [(re.compile(r"\b(?:[Ww]e|us)\b"), "Vendor"), (re.compile(r"\b[Oo]ur\b"), "Vendor's"),
              (re.compile(r"\b[Yy]ou\b"), "Customer"), (re.compile(r"\b[Yy]our\b"), "Customer's")]
 

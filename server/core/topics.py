@@ -67,9 +67,13 @@ def stance_of(perspective: Perspective, kind: Kind) -> Stance:
     return Stance.CUSTOMER if side is Perspective.CUSTOMER else Stance.VENDOR
 
 
+def favouring(perspective: Perspective) -> Stance:
+    """The stance that favours this side."""
+    return Stance.CUSTOMER if perspective is Perspective.CUSTOMER else Stance.VENDOR
+
+
 def verdict_for(perspective: Perspective, stance: Stance) -> Verdict:
     """How a side judges a paragraph of this stance."""
     if stance is Stance.NEUTRAL:
         return Verdict.NEEDS_REVIEW
-    own = Stance.CUSTOMER if perspective is Perspective.CUSTOMER else Stance.VENDOR
-    return Verdict.ACCEPTABLE if stance is own else Verdict.UNACCEPTABLE
+    return Verdict.ACCEPTABLE if stance is favouring(perspective) else Verdict.UNACCEPTABLE

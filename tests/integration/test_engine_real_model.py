@@ -19,6 +19,15 @@ CONTRASTS = [
      "training-use", Verdict.ACCEPTABLE),
     ("Provider may use Client prompts and outputs to improve its AI models.",
      "training-use", Verdict.UNACCEPTABLE),
+    # who benefits, where the embedding reads the two sides alike (server/core/favour.py)
+    ("All Outputs generated for Licensee shall vest in Licensee on creation.",
+     "output-ownership", Verdict.ACCEPTABLE),
+    ("All Outputs generated for Licensee shall vest in Licensor on creation.",
+     "output-ownership", Verdict.UNACCEPTABLE),
+    ("Customer shall have no right to audit Vendor's AI models, training data or governance "
+     "controls.", "governance", Verdict.UNACCEPTABLE),
+    ("Customer may audit Vendor's AI models, training data and governance controls once a "
+     "year.", "governance", Verdict.ACCEPTABLE),
 ]
 
 

@@ -1,0 +1,148 @@
+"""Whom a sentence's drafting favours: who may, must, must not, owns, waives or is not liable.
+
+The stance classifiers (server/core/engine.py) read embeddings, which place "Vendor shall not
+train on Customer Data" next to "Vendor may train on Customer Data" and "Customer owns Outputs"
+next to "Vendor owns Outputs". They are good at telling whether a sentence takes a side at all
+(a plain ban against a compromise with an opt-out), less good at which side. The drafting
+says which side plainly: a prohibition, an obligation, a warranty, an indemnity, a waiver or
+sole responsibility burdens the party it names and favours the other; a permission, ownership,
+an assignment or licence to a party, an exemption ("shall not be liable", "has no obligation")
+or a disclaimer favours the party it names.
+
+Each term is read once, by the first rule that claims its party (exemptions before the
+prohibitions they resemble, limited permissions before permissions). A sentence favours a side
+when its terms lean that way on balance; the rules were checked against the clause bank, whose
+one-sided exemplars they read the right way round about 95% of the time when they speak.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from server.core.matching import CUSTOMER_ALIASES, VENDOR_ALIASES, canonical_parties
+from server.core.topics import Perspective
+
+
+class Beneficiary(Enum):
+    """Whom a term favours: the party it names, or the other one."""
+
+    NAMED = "named"
+    OTHER = "other"
+
+
+_PARTY = r"(?P<party>(?-i:Vendor|Customer))"
+# Between a party and its verb: "and its Affiliates", a parenthesis, an adverb, or one clause
+# set off by commas ("Vendor, at its own cost, shall ..."); never another party.
+_BETWEEN = (r"(?:\s*,[^,]{0,60},\s+|(?:\s+(?:and\s+its\s+(?!Vendor|Customer)\w+|\([^)]{0,40}\)"
+            r"|\w+ly|hereby|also|further),?){0,3}?\s+)")
+_SUBJECT = rf"\b{_PARTY}{_BETWEEN}"
+_MODAL = r"(?:shall|will|must|should)"
+# "may use ... solely to operate the Services" restricts more than it grants.
+_LIMITED = r"(?=[^.;]{0,120}\b(?:solely|only|exclusively)\b)"
+# "shall use commercially reasonable efforts", "in accordance with its standard policy": a
+# promise the promisor controls binds it too loosely to favour the other side.
+_FIRM = (r"(?![^.;]{0,100}\b(?:reasonable\s+efforts|commercially\s+reasonable"
+         r"|(?:its|their)\s+(?:own\s+|sole\s+)?(?:standard|discretion|polic(?:y|ies))"
+         r"|as\s+it\s+(?:determines|considers|deems)))")
+
+RULES: tuple[tuple[str, str, Beneficiary], ...] = (
+    ("exemption", rf"{_SUBJECT}(?:{_MODAL}\s+|does\s+|do\s+|is\s+|are\s+)not\s+(?:be\s+)?"
+                  r"(?:have\s+any\s+)?(?:be\s+)?(?:liable|responsible|obliged|obligated|required"
+                  r"|subject|bound)\b", Beneficiary.NAMED),
+    ("no-obligation", rf"{_SUBJECT}(?:{_MODAL}\s+)?(?:has|have|bears?|assumes?)\s+no\s+"
+                      r"(?:[\w-]+\s+){0,2}?(?:liability|obligations?|responsibility|duty|duties)",
+     Beneficiary.NAMED),
+    ("disclaimer", rf"{_SUBJECT}(?:disclaims?|makes?\s+no\s+(?:warrant|represent)"
+                   r"|(?:does|do|shall|will)\s+not\s+(?:warrant|represent|guarantee))",
+     Beneficiary.NAMED),
+    ("cap", rf"\b{_PARTY}'s\s+(?:total\s+|aggregate\s+|entire\s+|cumulative\s+)*liability"
+            r"[^.;]{0,80}(?:shall|will)\s+not\s+exceed", Beneficiary.NAMED),
+    ("uncapped", rf"\b{_PARTY}'s\s+(?:total\s+|aggregate\s+)*liability[^.;]{{0,120}}"
+                 r"(?:unlimited|uncapped|not\s+(?:be\s+)?subject\s+to"
+                 r"|(?:shall|will)\s+not\s+(?:be\s+)?(?:limited|capped))", Beneficiary.OTHER),
+    ("no-right", rf"{_SUBJECT}(?:{_MODAL}\s+)?(?:has|have)\s+no\s+right", Beneficiary.OTHER),
+    ("waiver", rf"{_SUBJECT}(?:irrevocably\s+)?waives?\b", Beneficiary.OTHER),
+    ("sole-responsibility", rf"{_SUBJECT}(?:is|are|shall\s+be|will\s+be)\s+"
+                            r"(?:solely|fully|exclusively)\s+responsible", Beneficiary.OTHER),
+    ("prohibition", rf"{_SUBJECT}(?:(?:{_MODAL}|may|can)\s+(?:not|never)\b|cannot\b|can't"
+                    r"|won't|shan't)", Beneficiary.OTHER),
+    ("warranty", rf"{_SUBJECT}(?:represents\s+and\s+)?(?:warrants?|represents|guarantees)\b",
+     Beneficiary.OTHER),
+    ("indemnity", rf"{_SUBJECT}(?:shall|will)\s+(?:indemnify|defend|hold)", Beneficiary.OTHER),
+    ("ownership", rf"{_SUBJECT}(?:{_MODAL}\s+)?(?:own|owns|holds?\s+all|acquires?\s+(?:all|full)"
+                  r"|retains?\s+(?:all\s+|sole\s+)?(?:right|title|ownership|owner)"
+                  r"|reserves?\s+all)", Beneficiary.NAMED),
+    ("vesting", rf"\b(?:vests?|vested)\s+(?:solely\s+|exclusively\s+)?in\s+{_PARTY}",
+     Beneficiary.NAMED),
+    ("owned-by", rf"\b(?:owned|held)\s+(?:solely\s+|exclusively\s+)?by\s+{_PARTY}",
+     Beneficiary.NAMED),
+    ("property", rf"\b(?:be|is|are|remain)\s+{_PARTY}'s\s+(?:sole\s+and\s+exclusive\s+"
+                 r"|exclusive\s+)?(?:property|Confidential)", Beneficiary.NAMED),
+    ("assignment", rf"\bassigns?\s+to\s+{_PARTY}", Beneficiary.NAMED),
+    ("licence", rf"\b(?:licen[cs]e|right)\s+to\s+{_PARTY}\b", Beneficiary.NAMED),
+    ("grant", rf"\bgrants?\s+(?:to\s+)?{_PARTY}\s+(?:a|an)\b", Beneficiary.NAMED),
+    ("limited-permission", rf"{_SUBJECT}(?:may|is\s+(?:permitted|entitled|authori[sz]ed)\s+to)"
+                           rf"{_LIMITED}", Beneficiary.OTHER),
+    ("permission", rf"{_SUBJECT}(?:may|can|is\s+(?:permitted|entitled|free|authori[sz]ed)\s+to"
+                   r"|(?:reserves?|retains?)\s+the\s+right|shall\s+be\s+entitled"
+                   r"|has\s+the\s+right)\b", Beneficiary.NAMED),
+    ("obligation", rf"{_SUBJECT}(?:{_MODAL}|agrees?\s+to|undertakes?\s+to|commits?\s+to"
+                   rf"|is\s+(?:required|obliged|obligated)\s+to)\s+(?!not\b|never\b){_FIRM}",
+     Beneficiary.OTHER),
+)
+_COMPILED = tuple((kind, re.compile(pattern, re.IGNORECASE), beneficiary)
+                  for kind, pattern, beneficiary in RULES)
+# ALL-CAPS drafting ("COMPANY SHALL NOT BE LIABLE") names the parties in capitals too.
+_CAPITALS = ((re.compile(rf"\b(?:{'|'.join(a.upper() for a in VENDOR_ALIASES)}|VENDOR)\b"),
+              "Vendor"),
+             (re.compile(rf"\b(?:{'|'.join(a.upper() for a in CUSTOMER_ALIASES)}|CUSTOMER)\b"),
+              "Customer"))
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One term of a sentence and the side it favours."""
+
+    kind: str  # the rule that read it: "prohibition", "ownership", ...
+    favours: Perspective
+    start: int  # where it starts in the sentence with the parties named canonically
+
+
+def terms(text: str) -> list[Term]:
+    """The terms the drafting states, each read by the first rule that claims its party."""
+    named = _named_parties(text)
+    claimed: list[tuple[int, int]] = []
+    found: list[Term] = []
+    for kind, pattern, beneficiary in _COMPILED:
+        for match in pattern.finditer(named):
+            party = match.start("party")
+            if any(start <= party < end for start, end in claimed):
+                continue
+            claimed.append((match.start(), match.end()))
+            side = (Perspective.VENDOR if match.group("party") == "Vendor"
+                    else Perspective.CUSTOMER)
+            found.append(Term(kind, side if beneficiary is Beneficiary.NAMED else side.other,
+                              match.start()))
+    return sorted(found, key=lambda term: term.start)
+
+
+def lean(text: str) -> int:
+    """How the drafting leans: terms favouring the vendor less terms favouring the customer."""
+    return sum(1 if t.favours is Perspective.VENDOR else -1 for t in terms(text))
+
+
+def favoured(leaning: int) -> Perspective | None:
+    """The side a lean favours; None when the drafting is silent or evenly balanced."""
+    if leaning == 0:
+        return None
+    return Perspective.VENDOR if leaning > 0 else Perspective.CUSTOMER
+
+
+def _named_parties(text: str) -> str:
+    """The text with the parties called Vendor and Customer, capitals included."""
+    text = canonical_parties(text)
+    for pattern, name in _CAPITALS:
+        text = pattern.sub(name, text)
+    return text
