@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from server.core.bank import ClauseBank, Position
 from server.core.cues import cue_matrix
 from server.core.embedding import Embedder, Vectors, windows
-from server.core.sentences import sentences
+from server.core.redline import read_sentences
 from server.core.topics import Stance
 
 MIN_UNIT_WORDS = 8
@@ -183,11 +183,18 @@ def embed_long(embedder: Embedder, texts: Sequence[str]) -> Vectors:
 
 
 def units(text: str, embedder: Embedder) -> list[str]:
-    """The paragraph's units of meaning: sentences, with very short ones joined to the next."""
+    """The paragraph's units of meaning: sentences, with very short ones joined to the next.
+
+    They are the sentences the redliner edits, with section labels ("7.3", "(b)") and a
+    leading heading ("Model Training.") set aside: those take no position, and left in they
+    keep a sentence in the playbook's own words from being recognised as such.
+    """
     merged: list[str] = []
     carry = ""
-    for sentence in sentences(text):
-        carry = f"{carry} {sentence}".strip()
+    for sentence in read_sentences(text):
+        if sentence.heading:
+            continue
+        carry = f"{carry} {text[sentence.start:sentence.end]}".strip()
         if len(carry.split()) >= MIN_UNIT_WORDS:
             merged.append(carry)
             carry = ""

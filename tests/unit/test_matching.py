@@ -40,8 +40,17 @@ def test_long_text_vector_is_the_normalised_mean_of_its_windows() -> None:
 
 def test_short_sentences_join_the_next_unit() -> None:
     embedder = HashingEmbedder()
-    got = units("7.3 Training. Vendor shall not use Customer Data to train any model.", embedder)
-    assert got == ["7.3 Training. Vendor shall not use Customer Data to train any model."]
+    got = units("Vendor shall not. Use Customer Data to train any model, that is.", embedder)
+    assert got == ["Vendor shall not. Use Customer Data to train any model, that is."]
+
+
+def test_labels_and_a_leading_heading_are_set_aside() -> None:
+    # The redliner never edits them, and they take no position.
+    embedder = HashingEmbedder()
+    got = units("7.3 Training. Vendor shall not use Customer Data to train any model. "
+                "(b) Customer may opt in to training by written notice to Vendor.", embedder)
+    assert got == ["Vendor shall not use Customer Data to train any model.",
+                   "Customer may opt in to training by written notice to Vendor."]
 
 
 def test_memo_embeds_only_new_sentences() -> None:
