@@ -9,7 +9,9 @@ perspective (all stances, and clearly one-sided ones) for:
 - engine-no-cues: the engine with its stance classifiers blind to the lexical cues.
 Abstention thresholds are tuned per method on the dev set's odd-numbered half ("tune") and
 reported on the even half ("held") and on everything, so the comparison is fair and the
-held-out numbers are not fitted.
+held-out numbers are not fitted. Every method is also reported on the blind test set
+(eval/testset.jsonl, "test"): written apart from the dev set, the bank and the engine, and never
+used to choose anything (eval/README.md).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from server.services import build_engine
 from server.settings import Settings
 
 DEVSET = Path(__file__).with_name("devset.jsonl")
+TESTSET = Path(__file__).with_name("testset.jsonl")
 Prediction = list[tuple[str, dict[Perspective, Verdict]]]  # (topic, verdict per side), ranked
 P = TypeVar("P")
 
@@ -220,10 +223,12 @@ def main() -> int:
     examples = load_devset()
     tune_set = examples[0::2]
     held_set = examples[1::2]
+    test_set = load_devset(TESTSET)
     settings = Settings.from_env()
     engine = build_engine(settings)
     bank = engine.bank
     print(f"dev set: {len(examples)} paragraphs ({sum(e.on_topic for e in examples)} on topic), "
+          f"test set: {len(test_set)} ({sum(e.on_topic for e in test_set)} on topic), "
           f"bank: {len(bank.positions())} positions, {len(engine.index.texts)} exemplar rows")
 
     def run(name: str, make: Callable[[P], Callable[[str], Prediction]],
@@ -231,7 +236,8 @@ def main() -> int:
         chosen = tune(tune_set, make, grid)
         predict = make(chosen)
         split = {s: score(subset, [predict(e.text) for e in subset])
-                 for s, subset in (("tune", tune_set), ("held", held_set), ("all", examples))}
+                 for s, subset in (("tune", tune_set), ("held", held_set), ("all", examples),
+                                   ("test", test_set))}
         report(name, f"{chosen} tuned on 'tune'", split)
 
     bm25 = BM25(engine.index.texts)
@@ -240,6 +246,7 @@ def main() -> int:
     base = engine.tuning
     knobs = [(t, m) for t in steps(0.40, 0.60, 0.05) for m in steps(0.0, 0.15, 0.025)]
     for name, variant in (("engine-no-cues", replace(base, stance_cues=False)),
+                          ("engine-no-drafting", replace(base, drafting_side=False)),
                           ("engine", base)):
         tuned = engine.with_tuning(variant)
         run(name, lambda knob, e=tuned: engine_method(  # type: ignore[misc]
@@ -249,7 +256,7 @@ def main() -> int:
     shipped = engine_method(engine)
     report("engine-shipped", "as shipped", {
         s: score(subset, [shipped(e.text) for e in subset])
-        for s, subset in (("held", held_set), ("all", examples))})
+        for s, subset in (("held", held_set), ("all", examples), ("test", test_set))})
     redline_quality(engine, examples)
     print(f"eval took {time.perf_counter() - started:.1f} s")
     return 0
