@@ -35,15 +35,18 @@ class Beneficiary(Enum):
 _PARTY = r"(?P<party>(?-i:Vendor|Customer))"
 # Between a party and its verb: "and its Affiliates", a parenthesis, an adverb, or one clause
 # set off by commas ("Vendor, at its own cost, shall ..."); never another party.
-_BETWEEN = (r"(?:\s*,[^,]{0,60},\s+|(?:\s+(?:and\s+its\s+(?!Vendor|Customer)\w+|\([^)]{0,40}\)"
-            r"|\w+ly|hereby|also|further),?){0,3}?\s+)")
-_SUBJECT = rf"\b{_PARTY}{_BETWEEN}"
+_BETWEEN = (r"(?:\s*,[^,]{0,60},\s+|(?:\s+(?:and\s+its\s+(?!Vendor|Customer)\w+(?:\s+\w+s)?"
+            r"|\([^)]{0,40}\)|\w+ly|hereby|also|further),?){0,3}?\s+)")
+# A party after a preposition ("disclosed by Client shall ...") is not the subject.
+_SUBJECT = rf"(?<!\bby\s)(?<!\bto\s)(?<!\bof\s)(?<!\bfrom\s)(?<!\bwith\s)\b{_PARTY}{_BETWEEN}"
 _MODAL = r"(?:shall|will|must|should)"
+# Within one sentence: no full stop or semicolon, except the dots of "14.1" or "e.g.".
+_IN = r"(?:[^.;]|\.(?=\w))"
 # "may use ... solely to operate the Services" restricts more than it grants.
-_LIMITED = r"(?=[^.;]{0,120}\b(?:solely|only|exclusively)\b)"
+_LIMITED = rf"(?={_IN}{{0,120}}\b(?:solely|only|exclusively)\b)"
 # "shall use commercially reasonable efforts", "in accordance with its standard policy": a
 # promise the promisor controls binds it too loosely to favour the other side.
-_FIRM = (r"(?![^.;]{0,100}\b(?:reasonable\s+efforts|commercially\s+reasonable"
+_FIRM = (rf"(?!{_IN}{{0,100}}\b(?:reasonable\s+efforts|commercially\s+reasonable"
          r"|(?:its|their)\s+(?:own\s+|sole\s+)?(?:standard|discretion|polic(?:y|ies))"
          r"|as\s+it\s+(?:determines|considers|deems)))")
 
@@ -58,14 +61,29 @@ RULES: tuple[tuple[str, str, Beneficiary], ...] = (
                    r"|(?:does|do|shall|will)\s+not\s+(?:warrant|represent|guarantee))",
      Beneficiary.NAMED),
     ("cap", rf"\b{_PARTY}'s\s+(?:total\s+|aggregate\s+|entire\s+|cumulative\s+)*liability"
-            r"[^.;]{0,80}(?:shall|will)\s+not\s+exceed", Beneficiary.NAMED),
-    ("uncapped", rf"\b{_PARTY}'s\s+(?:total\s+|aggregate\s+)*liability[^.;]{{0,120}}"
+            rf"{_IN}{{0,80}}(?:shall|will)\s+not\s+exceed", Beneficiary.NAMED),
+    ("capped", rf"\b{_PARTY}'s\s+(?:total\s+|aggregate\s+)*liability{_IN}{{0,120}}"
+               r"(?:shall\s+be|is|are)\s+(?:hereby\s+)?(?:made\s+)?subject\s+to\s+(?:the|a|any)\b",
+     Beneficiary.NAMED),
+    ("uncapped", rf"\b{_PARTY}'s\s+(?:total\s+|aggregate\s+)*liability{_IN}{{0,120}}"
                  r"(?:unlimited|uncapped|not\s+(?:be\s+)?subject\s+to"
                  r"|(?:shall|will)\s+not\s+(?:be\s+)?(?:limited|capped))", Beneficiary.OTHER),
+    ("cap-lifted", rf"\b{_PARTY}'s\s+limitations?\s+of\s+liability{_IN}{{0,40}}"
+                   r"(?:does|do|shall|will)\s+not\s+apply", Beneficiary.OTHER),
+    ("no-limit", rf"\bno\s+(?:limit|cap|limitation){_IN}{{0,30}}\bappl(?:y|ies)\s+to\s+{_PARTY}'s"
+                 r"\s+liability", Beneficiary.OTHER),
+    ("indemnity-excludes", rf"\b{_PARTY}'s\s+(?:indemnity|indemnification\s+obligations?)"
+                           rf"{_IN}{{0,80}}(?:does|do|shall|will)\s+not\s+(?:extend|apply|cover)",
+     Beneficiary.NAMED),
+    ("indemnity-covers", rf"\b{_PARTY}'s\s+(?:indemnity|indemnification\s+obligations?)"
+                         rf"{_IN}{{0,80}}(?:extends?|applies|covers?|includes?)\b",
+     Beneficiary.OTHER),
+    ("sole-remedy", rf"\b{_PARTY}'s\s+sole\s+(?:and\s+exclusive\s+)?remed", Beneficiary.OTHER),
     ("no-right", rf"{_SUBJECT}(?:{_MODAL}\s+)?(?:has|have)\s+no\s+right", Beneficiary.OTHER),
     ("waiver", rf"{_SUBJECT}(?:irrevocably\s+)?waives?\b", Beneficiary.OTHER),
-    ("sole-responsibility", rf"{_SUBJECT}(?:is|are|shall\s+be|will\s+be)\s+"
-                            r"(?:solely|fully|exclusively)\s+responsible", Beneficiary.OTHER),
+    ("responsibility", rf"{_SUBJECT}(?:is|are|shall\s+be|will\s+be)\s+"
+                       r"(?:solely\s+|fully\s+|exclusively\s+)?responsible"
+                       r"(?:\s*,[^,]{0,40},)?\s+(?:for|to)\b", Beneficiary.OTHER),
     ("prohibition", rf"{_SUBJECT}(?:(?:{_MODAL}|may|can)\s+(?:not|never)\b|cannot\b|can't"
                     r"|won't|shan't)", Beneficiary.OTHER),
     ("warranty", rf"{_SUBJECT}(?:represents\s+and\s+)?(?:warrants?|represents|guarantees)\b",
@@ -76,29 +94,48 @@ RULES: tuple[tuple[str, str, Beneficiary], ...] = (
                   r"|reserves?\s+all)", Beneficiary.NAMED),
     ("vesting", rf"\b(?:vests?|vested)\s+(?:solely\s+|exclusively\s+)?in\s+{_PARTY}",
      Beneficiary.NAMED),
-    ("owned-by", rf"\b(?:owned|held)\s+(?:solely\s+|exclusively\s+)?by\s+{_PARTY}",
-     Beneficiary.NAMED),
-    ("property", rf"\b(?:be|is|are|remain)\s+{_PARTY}'s\s+(?:sole\s+and\s+exclusive\s+"
-                 r"|exclusive\s+)?(?:property|Confidential)", Beneficiary.NAMED),
+    ("owned-by", rf"\b(?:(?:owned|held)\s+(?:solely\s+|exclusively\s+)?by"
+                 rf"|belongs?\s+(?:solely\s+|exclusively\s+)?to)\s+{_PARTY}", Beneficiary.NAMED),
+    # a passive with its agent: "shall not be retained by Provider" restricts Provider
+    ("passive-prohibition", rf"\b(?:shall|will|must|may)\s+not\s+be\s+\w+\s+"
+                            rf"(?:{_IN}{{0,40}}?\s)?by\s+{_PARTY}", Beneficiary.OTHER),
+    ("passive-permission", rf"\bmay\s+be\s+\w+ed\s+by\s+{_PARTY}", Beneficiary.NAMED),
+    # "Customer Data will not be used to train": what may not be done with a party's data
+    ("data-protected", rf"\b{_PARTY}(?:'s)?\s+(?:Data|Content|Materials|Inputs?|Prompts?"
+                       rf"|Personal\s+Data|data|content|inputs?|prompts?|conversations)\b{_IN}{{0,60}}?"
+                       r"\b(?:shall|will|must|may)\s+not\s+be\s+\w+ed", Beneficiary.NAMED),
+    ("nothing-prevents", rf"\bnothing\b{_IN}{{0,80}}\b(?:prevents?|restricts?|limits?"
+                         rf"|prohibits?)\s+{_PARTY}\b", Beneficiary.NAMED),
+    ("property", rf"\b(?:be|is|are|remain|treated\s+as|deemed(?:\s+to\s+be)?|constitutes?)"
+                 rf"\s+{_PARTY}(?:'s)?\s+(?:sole\s+and\s+exclusive\s+|exclusive\s+)?"
+                 r"(?:property|Confidential)", Beneficiary.NAMED),
     ("assignment", rf"\bassigns?\s+to\s+{_PARTY}", Beneficiary.NAMED),
     ("licence", rf"\b(?:licen[cs]e|right)\s+to\s+{_PARTY}\b", Beneficiary.NAMED),
+    ("no-grant", rf"\bgrants?\s+(?:to\s+)?{_PARTY}\s+no\b", Beneficiary.OTHER),
+    ("limited-grant", rf"\bgrants?\s+(?:to\s+)?{_PARTY}\s+(?:a|an)\b{_LIMITED}",
+     Beneficiary.OTHER),
     ("grant", rf"\bgrants?\s+(?:to\s+)?{_PARTY}\s+(?:a|an)\b", Beneficiary.NAMED),
     ("limited-permission", rf"{_SUBJECT}(?:may|is\s+(?:permitted|entitled|authori[sz]ed)\s+to)"
                            rf"{_LIMITED}", Beneficiary.OTHER),
     ("permission", rf"{_SUBJECT}(?:may|can|is\s+(?:permitted|entitled|free|authori[sz]ed)\s+to"
                    r"|(?:reserves?|retains?)\s+the\s+right|shall\s+be\s+entitled"
                    r"|has\s+the\s+right)\b", Beneficiary.NAMED),
-    ("obligation", rf"{_SUBJECT}(?:{_MODAL}|agrees?\s+to|undertakes?\s+to|commits?\s+to"
-                   rf"|is\s+(?:required|obliged|obligated)\s+to)\s+(?!not\b|never\b){_FIRM}",
+    # "shall be notified", "will be given": a passive says what is done for the party, not by it
+    ("obligation", rf"{_SUBJECT}(?:(?:is|shall\s+be|will\s+be)\s+"
+                   r"(?:required|obliged|obligated)\s+to|agrees?\s+to|undertakes?\s+to"
+                   rf"|commits?\s+to|{_MODAL}(?!\s+be\s+\w+ed\b))\s+(?!not\b|never\b){_FIRM}",
      Beneficiary.OTHER),
 )
 _COMPILED = tuple((kind, re.compile(pattern, re.IGNORECASE), beneficiary)
                   for kind, pattern, beneficiary in RULES)
-# ALL-CAPS drafting ("COMPANY SHALL NOT BE LIABLE") names the parties in capitals too.
-_CAPITALS = ((re.compile(rf"\b(?:{'|'.join(a.upper() for a in VENDOR_ALIASES)}|VENDOR)\b"),
+# ALL-CAPS drafting ("COMPANY SHALL NOT BE LIABLE", "YOU ARE SOLELY RESPONSIBLE") names the
+# parties in capitals too; online terms' "we" is the vendor, as canonical_parties reads it.
+_CAPITALS = ((re.compile(rf"\b(?:{'|'.join(a.upper() for a in VENDOR_ALIASES)}|VENDOR|WE|US)\b"),
               "Vendor"),
-             (re.compile(rf"\b(?:{'|'.join(a.upper() for a in CUSTOMER_ALIASES)}|CUSTOMER)\b"),
-              "Customer"))
+             (re.compile(r"\bOUR\b"), "Vendor's"),
+             (re.compile(rf"\b(?:{'|'.join(a.upper() for a in CUSTOMER_ALIASES)}|CUSTOMER|YOU)\b"),
+              "Customer"),
+             (re.compile(r"\bYOUR\b"), "Customer's"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,23 @@ BANK = Path(__file__).resolve().parents[2] / "clause_bank"
     # liability caps and their carve-outs
     ("Vendor's aggregate liability shall not exceed the fees paid in the prior year.", VENDOR),
     ("Vendor's liability for a leak of Customer Data shall be unlimited.", CUSTOMER),
+    ("No cap applies to Vendor's liability for a breach of Section 8.", CUSTOMER),
+    ("Vendor's liability for data claims is hereby made subject to the cap in Section 11.",
+     VENDOR),
+    # positions stated without the party as subject
+    ("Outputs and the rights in them belong to Provider.", VENDOR),
+    ("Client Data will not be used to improve any model.", CUSTOMER),
+    ("Chat logs shall not be kept by Provider once a session ends.", CUSTOMER),
+    ("Nothing in this Agreement restricts Provider from offering similar Outputs to others.",
+     VENDOR),
+    ("Licensee grants Supplier a revocable licence to use Inputs solely to run the Services.",
+     CUSTOMER),
+    # indemnities and remedies, section numbers and asides included
+    ("Supplier's indemnity under Section 12.3 extends to claims about Outputs.", CUSTOMER),
+    ("Supplier's indemnity does not extend to claims about Outputs.", VENDOR),
+    ("Licensee's sole and exclusive remedy for a faulty Output is a re-run.", VENDOR),
+    ("Vendor is responsible, at its own cost, for meeting every AI law that applies.", CUSTOMER),
+    ("YOU ARE SOLELY RESPONSIBLE FOR CHECKING OUTPUTS BEFORE RELYING ON THEM.", VENDOR),
 ])
 def test_the_drafting_favours_the_side_its_terms_protect(text: str, side: Perspective) -> None:
     assert favoured(lean(text)) is side
