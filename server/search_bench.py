@@ -79,11 +79,13 @@ class MemoReranker:
 
 @dataclass(frozen=True)
 class Query:
-    """A benchmark query."""
+    """A benchmark query, with the metadata that groups it with its siblings."""
 
     id: str
     text: str
     split: str
+    category: str = ""
+    parent: str = ""  # the query it was derived from, if any (ACORD's parent_query_id)
 
 
 @dataclass(frozen=True)
@@ -96,13 +98,15 @@ class Figures:
 
 
 def read_queries(path: Path) -> list[Query]:
-    """queries.jsonl: {"_id", "text", "metadata": {"split"}}."""
+    """queries.jsonl: {"_id", "text", "metadata": {"split", "category", "parent_query_id"}}."""
     queries = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             record = json.loads(line)
-            split = (record.get("metadata") or {}).get("split", "")
-            queries.append(Query(record["_id"], record["text"], split))
+            metadata = record.get("metadata") or {}
+            queries.append(Query(record["_id"], record["text"], metadata.get("split", ""),
+                                 metadata.get("category") or "",
+                                 metadata.get("parent_query_id") or ""))
     return queries
 
 
@@ -135,8 +139,21 @@ def precision(ranked: Sequence[int], stars: int, k: int = 5) -> float:
 def evaluate(rank: Ranker | Pooled, queries: Sequence[Query], ratings: Ratings,
              ids: Sequence[str], full_corpus: bool) -> Figures:
     """Mean metrics of one ranker over the queries that have ratings."""
+    return mean_figures(list(judge(rank, queries, ratings, ids, full_corpus).values()))
+
+
+def mean_figures(judged: Sequence[Figures]) -> Figures:
+    """The mean of per-query figures."""
+    return Figures(float(np.mean([f.ndcg5 for f in judged])),
+                   float(np.mean([f.ndcg10 for f in judged])),
+                   {s: float(np.mean([f.precision5[s] for f in judged])) for s in STARS})
+
+
+def judge(rank: Ranker | Pooled, queries: Sequence[Query], ratings: Ratings,
+          ids: Sequence[str], full_corpus: bool) -> dict[str, Figures]:
+    """Each rated query's metrics under one ranker (in percent), by query id."""
     row_of = {d: i for i, d in enumerate(ids)}
-    n5, n10, p5 = [], [], {s: [] for s in STARS}  # type: ignore[var-annotated]
+    judged = {}
     for number, query in enumerate(queries):
         known = ratings.get(query.id)
         if not known:
@@ -149,12 +166,10 @@ def evaluate(rank: Ranker | Pooled, queries: Sequence[Query], ratings: Ratings,
                   else rank(number, query.text))
         order = rows[np.argsort(-scores[rows], kind="stable")][:10]
         ranked = [known.get(ids[r], 0) for r in order]
-        n5.append(ndcg(ranked, list(known.values()), 5))
-        n10.append(ndcg(ranked, list(known.values()), 10))
-        for stars in STARS:
-            p5[stars].append(precision(ranked, stars))
-    return Figures(100 * float(np.mean(n5)), 100 * float(np.mean(n10)),
-                   {s: 100 * float(np.mean(v)) for s, v in p5.items()})
+        judged[query.id] = Figures(100 * ndcg(ranked, list(known.values()), 5),
+                                   100 * ndcg(ranked, list(known.values()), 10),
+                                   {s: 100 * precision(ranked, s) for s in STARS})
+    return judged
 
 
 def _row(name: str, figures: Figures) -> str:
