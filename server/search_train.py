@@ -60,6 +60,8 @@ class Recipe:
     max_tokens: int = 256  # model tokens per text (MiniLM's window)
     scale: float = 20.0  # cosine -> logit, as MultipleNegativesRankingLoss
     seed: int = 0
+    loss: str = "contrastive"  # or "listwise": one query's graded list per step
+    list_size: int = 32  # clauses per query in a listwise step
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,19 @@ class Example:
     positive: str
     negative_id: str
     negative: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A query with a list of its rated clause windows and their ratings (listwise loss)."""
+
+    query_id: str
+    query: str
+    passages: tuple[str, ...]
+    ratings: tuple[int, ...]
+
+
+LOSSES = ("contrastive", "listwise")
 
 
 class SplitLeak(ValueError):
@@ -126,6 +141,40 @@ def build_examples(rated: Sequence[Rated], queries: Mapping[str, str], recipe: R
             examples.append(Example(query_id, queries[query_id], positive.clause_id,
                                     positive.passage, negative.clause_id, negative.passage))
     return examples
+
+
+def build_listings(rated: Sequence[Rated], queries: Mapping[str, str], recipe: Recipe
+                   ) -> list[Listing]:
+    """Per query with a positive: its clauses rated above 0 (at most half the list, the best
+    rated first, ties drawn), then 0-rated ones drawn from the base model's top `hard_pool`."""
+    rng = random.Random(recipe.seed)
+    by_query: dict[str, list[Rated]] = {}
+    for pair in rated:
+        by_query.setdefault(pair.query_id, []).append(pair)
+    listings = []
+    for query_id in sorted(by_query):
+        pairs = sorted(by_query[query_id], key=lambda p: p.clause_id)
+        relevant = [p for p in pairs if p.rating > 0]
+        rng.shuffle(relevant)
+        relevant = sorted(relevant, key=lambda p: -p.rating)[:recipe.list_size // 2]
+        pool = sorted((p for p in pairs if p.rating == 0),
+                      key=lambda p: (-p.base_score, p.clause_id))[:recipe.hard_pool]
+        if not pool or not any(p.rating >= recipe.min_positive for p in relevant):
+            continue
+        zeros = rng.sample(pool, min(len(pool), recipe.list_size - len(relevant)))
+        chosen = relevant + zeros
+        listings.append(Listing(query_id, queries[query_id], tuple(p.passage for p in chosen),
+                                tuple(p.rating for p in chosen)))
+    return listings
+
+
+def listwise_loss(query: Tensor, documents: Tensor, ratings: Tensor, scale: float) -> Tensor:
+    """ListNet: the softmax of the query's scaled cosines against its ratings, normalised."""
+    from torch.nn import functional
+
+    scores = scale * documents @ query
+    wanted = ratings / ratings.sum()
+    return -(wanted * functional.log_softmax(scores, dim=0)).sum()
 
 
 def related_pairs(ratings: Ratings) -> frozenset[tuple[str, str]]:
@@ -221,9 +270,31 @@ def encode(model: SentenceTransformer, texts: Sequence[str]) -> Tensor:
     return functional.normalize(embedded, dim=-1)
 
 
+def train_listwise(model: SentenceTransformer, listings: Sequence[Listing], recipe: Recipe
+                   ) -> list[float]:
+    """Fine-tune the model in place, one query's list per step; the loss of each step."""
+    import torch
+
+    torch.manual_seed(recipe.seed)
+    rng = random.Random(recipe.seed)
+    plan: list[Listing] = []
+    for _ in range(recipe.epochs):
+        order = list(listings)
+        rng.shuffle(order)
+        plan += order
+
+    def step_loss(listing: Listing) -> Tensor:
+        query = encode(model, [listing.query])[0]
+        documents = encode(model, listing.passages)
+        ratings = torch.tensor(listing.ratings, dtype=documents.dtype)
+        return listwise_loss(query, documents, ratings, recipe.scale)
+
+    return optimise(model, plan, step_loss, recipe.learning_rate, recipe.warmup)
+
+
 def train(model: SentenceTransformer, examples: Sequence[Example],
           related: frozenset[tuple[str, str]], recipe: Recipe) -> list[float]:
-    """Fine-tune the model in place; returns the loss of each step."""
+    """Fine-tune the model in place (in-batch contrastive); returns the loss of each step."""
     import torch
 
     torch.manual_seed(recipe.seed)
@@ -316,34 +387,62 @@ def write_record(out: Path, args: argparse.Namespace, base_model: str,
     (out / "training.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
 
 
+def recipe_from(args: argparse.Namespace) -> Recipe:
+    """The recipe the command line asks for."""
+    return Recipe(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+                  learning_rate=args.learning_rate, hard_pool=args.hard_pool,
+                  max_tokens=args.max_tokens, loss=args.loss, list_size=args.list_size)
+
+
+def fine_tune(rated: Sequence[Rated], queries: Mapping[str, str], fit: Ratings, recipe: Recipe,
+              base_model: str) -> tuple[SentenceTransformer, list[float], int]:
+    """The base model fine-tuned on the fit queries' rated windows; its step losses and the
+    number of examples (listwise: of lists). Pairs of other queries in `rated` are ignored."""
+    from server.adapters.embedding import model_path
+
+    chosen = [r for r in rated if r.query_id in fit]
+    if recipe.loss == "listwise":
+        listings = build_listings(chosen, queries, recipe)
+        if not listings:
+            raise ValueError("no query has a positive and a 0-rated clause to list")
+        model = load_model(model_path(base_model), recipe.max_tokens)
+        return model, train_listwise(model, listings, recipe), len(listings)
+    examples = build_examples(chosen, queries, recipe)
+    if len({e.query_id for e in examples}) < 2:
+        # a batch needs two queries, or there is nothing to contrast: no step would be taken
+        raise ValueError("examples of at least two queries are needed")
+    log.info("%d queries, %d examples", len(fit), len(examples))
+    model = load_model(model_path(base_model), recipe.max_tokens)
+    losses = train(model, examples, related_pairs(fit), recipe)
+    if not losses:
+        raise ValueError("no batch of two queries without a shared clause could be formed")
+    return model, losses, len(examples)
+
+
 def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
     """Build the data, train, save the model and its record; evaluate on a hold-out if asked."""
     import torch
 
-    from server.adapters.embedding import model_path
-
     torch.set_num_threads(args.threads)
-    recipe = Recipe(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
-                    learning_rate=args.learning_rate, hard_pool=args.hard_pool,
-                    max_tokens=args.max_tokens)
-    queries, ratings, fit, held = training_split(args, recipe.seed)
+    recipe = recipe_from(args)
+    queries, _, fit, held = training_split(args, recipe.seed)
     started = time.perf_counter()
     rated = rated_windows(Path(args.corpus), queries, fit, base_model, cache_dir)
-    examples = build_examples(rated, {q.id: q.text for q in queries}, recipe)
     prepared = time.perf_counter() - started
-    print(f"{len(fit)} queries, {len(examples)} examples (prepared in {prepared:.0f} s)")
-    if len({e.query_id for e in examples}) < 2:
-        # a batch needs two queries, or there is nothing to contrast: no step would be taken
-        print("search-train: examples of at least two queries are needed", file=sys.stderr)
-        return 2
-    model = load_model(model_path(base_model), recipe.max_tokens)
+    print(f"{len(fit)} queries, {len(rated)} rated pairs (prepared in {prepared:.0f} s)")
     started = time.perf_counter()
-    losses = train(model, examples, related_pairs(ratings), recipe)
+    try:
+        model, losses, examples = fine_tune(rated, {q.id: q.text for q in queries}, fit, recipe,
+                                            base_model)
+    except ValueError as error:
+        print(f"search-train: {error}", file=sys.stderr)
+        return 2
     trained = time.perf_counter() - started
-    print(f"{len(losses)} steps in {trained:.0f} s; loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    print(f"{examples} examples, {len(losses)} steps in {trained:.0f} s; "
+          f"loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     out = Path(args.out)
     model.save(str(out), create_model_card=False)
-    write_record(out, args, base_model, asdict(recipe), losses, {"examples": len(examples)},
+    write_record(out, args, base_model, asdict(recipe), losses, {"examples": examples},
                  fit, held, {"prepare": prepared, "train": trained})
     print(f"model written to {out}")
     if held:
@@ -381,17 +480,26 @@ def add_training_data_arguments(p: argparse.ArgumentParser) -> None:
                    help="held-out qrels (e.g. valid): a query of theirs in --qrels stops the run")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The subcommand's options."""
+def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
+    """The recipe's knobs, and the threads it trains with."""
     defaults = Recipe()
-    add_training_data_arguments(p)
-    p.add_argument("--out", default=str(DEFAULT_OUT), help="model directory to write")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     p.add_argument("--hard-pool", type=int, default=defaults.hard_pool)
     p.add_argument("--max-tokens", type=int, default=defaults.max_tokens)
+    p.add_argument("--loss", choices=LOSSES, default=defaults.loss,
+                   help="contrastive: in-batch negatives; listwise: graded lists per query")
+    p.add_argument("--list-size", type=int, default=defaults.list_size,
+                   help="clauses per query in a listwise step")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (the machine is shared)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The subcommand's options."""
+    add_training_data_arguments(p)
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="model directory to write")
+    add_recipe_arguments(p)
     p.add_argument("--holdout", type=int, default=0,
                    help="train queries held out to compare base and fine-tuned (recipe choice)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (the machine is shared)")
