@@ -1,0 +1,372 @@
+"""`python -m server search-cv`: the fine-tuned search measured by K-fold cross-validation.
+
+Why: valid has 6 queries (one query moves its mean by several points) and a hold-out of 10
+train queries is one draw, so neither can choose between training recipes. Here every
+query of train and valid is held out exactly once:
+- folds are made over queries, siblings kept together: queries that share a parent query
+  (ACORD's `parent_query_id`) or whose 3-star-and-up clauses overlap by at least
+  `--sibling-overlap` (Jaccard) are one group, and a group never straddles two folds, so a
+  model is never scored on a near-copy of a query it trained on. Categories cannot be kept
+  whole (ACORD's liability category holds most queries), so each category is spread evenly
+  over the folds instead, making each fold look like the whole.
+- per fold, the base model is fine-tuned (`search-train`'s recipe, chosen by the same flags) on
+  the other folds' queries only, and search is scored on the fold's queries (rated protocol,
+  as `search-bench`), under a grid of search knobs (semantic weight, feedback).
+- the figures are means over all queries, with the spread of the fold means; a knob setting
+  chosen on the same queries it is scored on flatters itself, so a nested row picks each
+  fold's knobs on the other folds' queries only.
+
+Models and per-query figures are kept under `--out` (default `.cache/search-cv`, git-ignored),
+one directory per recipe and fold, so a run that stops resumes where it was and a finished
+fold is not trained again. Logs and output carry counts, fold numbers and figures, never
+clause or query text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import statistics
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from server.core.search import Document, SearchIndex, Tuning
+from server.search_bench import (
+    Bench,
+    Query,
+    Ranker,
+    Ratings,
+    describe,
+    judge,
+    read_queries,
+    read_ratings,
+)
+from server.search_train import (
+    Rated,
+    Recipe,
+    add_recipe_arguments,
+    fine_tune,
+    rated_windows,
+    recipe_from,
+    versions,
+)
+
+if TYPE_CHECKING:
+    from server.core.embedding import Embedder, Vectors
+    from server.core.matching import VectorCache
+
+log = logging.getLogger(__name__)
+DEFAULT_OUT = Path(".cache/search-cv")
+Scored = dict[str, tuple[float, float]]  # query id -> (NDCG@5, NDCG@10), in percent
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """One fold: the queries scored, and the ones its model is trained on."""
+
+    number: int
+    held: tuple[str, ...]
+    fit: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A method's cross-validated figures."""
+
+    ndcg5: float  # mean over all queries, each scored by the fold that held it out
+    ndcg10: float
+    folds5: tuple[float, ...]  # the fold means of NDCG@5, fold by fold
+    subset5: float | None  # mean NDCG@5 over a subset of queries (valid's), if any
+
+
+def positives(ratings: Mapping[str, int], min_rating: int) -> set[str]:
+    """The clauses rated at least `min_rating` for a query."""
+    return {clause for clause, rating in ratings.items() if rating >= min_rating}
+
+
+def jaccard(one: set[str], other: set[str]) -> float:
+    """Shared share of two sets (0 when both are empty)."""
+    union = one | other
+    return len(one & other) / len(union) if union else 0.0
+
+
+def sibling_groups(queries: Sequence[Query], ratings: Ratings, overlap: float,
+                   min_rating: int = 2) -> list[tuple[str, ...]]:
+    """The rated queries in groups that must share a fold: a shared parent query, or
+    positives overlapping by at least `overlap`, joined transitively. Sorted, deterministic."""
+    ids = sorted(q.id for q in queries if q.id in ratings)
+    parent = {q.id: q.parent for q in queries}
+    root = {query: query for query in ids}
+
+    def find(query: str) -> str:
+        while root[query] != query:
+            query = root[query]
+        return query
+
+    for i, one in enumerate(ids):
+        for other in ids[i + 1:]:
+            same_parent = bool(parent[one]) and parent[one] == parent[other]
+            shared = jaccard(positives(ratings[one], min_rating),
+                             positives(ratings[other], min_rating))
+            if same_parent or parent[one] == other or parent[other] == one or (
+                    shared >= overlap > 0):
+                root[find(other)] = find(one)
+    groups: dict[str, list[str]] = {}
+    for query in ids:
+        groups.setdefault(find(query), []).append(query)
+    return sorted(tuple(g) for g in groups.values())
+
+
+def assign_folds(groups: Sequence[tuple[str, ...]], category: Mapping[str, str], count: int,
+                 seed: int) -> list[Fold]:
+    """Grouped K-fold stratified by category: groups dealt largest first (ties in a seeded
+    order), each to the fold with the fewest queries of its category, then the fewest."""
+    if count < 2 or count > len(groups):
+        raise ValueError(f"{count} folds need at least 2 folds and as many sibling groups "
+                         f"({len(groups)})")
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    order.sort(key=len, reverse=True)  # stable: the shuffle breaks ties
+    held: list[list[str]] = [[] for _ in range(count)]
+    by_category: list[Counter[str]] = [Counter() for _ in range(count)]
+    for group in order:
+        kind = Counter(category.get(q, "") for q in group).most_common(1)[0][0]
+        target = min(range(count), key=lambda f: (by_category[f][kind], len(held[f]), f))
+        held[target] += group
+        by_category[target][kind] += len(group)
+    everyone = sorted(q for group in groups for q in group)
+    return [Fold(number, tuple(sorted(queries)),
+                 tuple(q for q in everyone if q not in set(queries)))
+            for number, queries in enumerate(held, start=1)]
+
+
+def read_all_ratings(paths: Sequence[Path]) -> Ratings:
+    """The ratings of several qrels files (e.g. train and valid); a query in two stops."""
+    merged: Ratings = {}
+    for path in paths:
+        ratings = read_ratings(path)
+        twice = merged.keys() & ratings.keys()
+        if twice:
+            raise ValueError(f"{len(twice)} queries are rated in more than one qrels file")
+        merged |= ratings
+    return merged
+
+
+def knob_grid(weights: Sequence[float], feedback: Sequence[tuple[int, float]]) -> list[Tuning]:
+    """The search knobs to score each model under (the shipped tuning first)."""
+    shipped = Tuning()
+    grid = [shipped]
+    for weight in weights:
+        for docs, strength in feedback:
+            tuning = replace(shipped, semantic_weight=weight, feedback_docs=docs,
+                             feedback_weight=strength if docs else 0.0)
+            if tuning not in grid:
+                grid.append(tuning)
+    return grid
+
+
+def score_tunings(index: SearchIndex, queries: Sequence[Query], embedder: Embedder,
+                  ratings: Ratings, tunings: Sequence[Tuning]) -> dict[str, Scored]:
+    """Each query's NDCG@5/@10 under each tuning of this index (rated protocol)."""
+    vectors = embedder.embed([q.text for q in queries])
+    scored = {}
+    for tuning in tunings:
+        judged = judge(fused_ranker(index.with_tuning(tuning), vectors), queries, ratings,
+                       [d.id for d in index.documents], full_corpus=False)
+        scored[describe(tuning)] = {q: (f.ndcg5, f.ndcg10) for q, f in judged.items()}
+    return scored
+
+
+def fused_ranker(index: SearchIndex, query_vectors: Vectors) -> Ranker:
+    """Search's fused scores for the n-th query, its vector embedded beforehand."""
+    return lambda n, text: index.scores(text, query_vectors[n])[0]
+
+
+def summarise(scored: Scored, folds: Sequence[Fold], subset: set[str]) -> Summary:
+    """Means over all queries, the fold means, and the mean over the subset."""
+    folds5 = tuple(statistics.mean(scored[q][0] for q in fold.held) for fold in folds)
+    inside = [scored[q][0] for q in scored if q in subset]
+    return Summary(statistics.mean(s[0] for s in scored.values()),
+                   statistics.mean(s[1] for s in scored.values()), folds5,
+                   statistics.mean(inside) if inside else None)
+
+
+def nested_choice(rows: Mapping[str, Scored], folds: Sequence[Fold]
+                  ) -> tuple[Scored, list[str]]:
+    """Per fold, the row with the best NDCG@5 + NDCG@10 on the other folds' queries, scored
+    on this fold's: a knob choice that never sees the queries it is scored on."""
+    chosen: Scored = {}
+    labels = []
+    for fold in folds:
+        held = set(fold.held)
+
+        def outside(label: str, held: set[str] = held) -> float:
+            return statistics.mean(sum(s) for q, s in rows[label].items() if q not in held)
+
+        label = max(rows, key=outside)
+        labels.append(label)
+        chosen |= {q: rows[label][q] for q in fold.held}
+    return chosen, labels
+
+
+def recipe_label(recipe: Recipe) -> str:
+    """The recipe's knobs that differ from the default, as a directory name."""
+    default = Recipe()
+    changed = [f"{f.name}={getattr(recipe, f.name)}" for f in fields(recipe)
+               if getattr(recipe, f.name) != getattr(default, f.name)]
+    return ",".join(changed) or "default"
+
+
+def fold_model(fold: Fold, recipe: Recipe, rated: Sequence[Rated], texts: Mapping[str, str],
+               ratings: Ratings, base_model: str, out: Path) -> Path:
+    """The fold's fine-tuned model: read back when `out` holds one of this recipe and these
+    queries, trained (and written with its training.json) otherwise."""
+    record_path = out / "training.json"
+    if record_path.is_file():
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        if record.get("recipe") == asdict(recipe) and record.get("fit") == list(fold.fit):
+            log.info("fold %d: model of this recipe found, not trained again", fold.number)
+            return out
+    fit = {q: ratings[q] for q in fold.fit}
+    started = time.perf_counter()
+    model, losses, examples = fine_tune(rated, texts, fit, recipe, base_model)
+    seconds = time.perf_counter() - started
+    print(f"fold {fold.number}: {len(fit)} queries, {examples} examples, {len(losses)} steps in "
+          f"{seconds:.0f} s; loss {losses[0]:.3f} -> {losses[-1]:.3f}", flush=True)
+    model.save(str(out), create_model_card=False)
+    record_path.write_text(json.dumps({
+        "recipe": asdict(recipe), "fold": fold.number, "fit": list(fold.fit),
+        "held": list(fold.held), "examples": examples, "steps": len(losses), "losses": losses,
+        "seconds": round(seconds, 1), "base_model": base_model, "versions": versions()},
+        indent=1), encoding="utf-8")
+    return out
+
+
+def fold_scores(fold: Fold, model_dir: Path, documents: Sequence[Document],
+                queries: Sequence[Query], ratings: Ratings, tunings: Sequence[Tuning],
+                cache: VectorCache) -> dict[str, Scored]:
+    """The fold's queries scored with its model under each tuning (kept beside the model)."""
+    from server.adapters.embedding import SentenceTransformerEmbedder
+
+    saved = model_dir / "cv-scores.json"
+    labels = [describe(t) for t in tunings]
+    if saved.is_file():
+        kept: dict[str, Scored] = {label: {q: (s[0], s[1]) for q, s in rows.items()}
+                                   for label, rows in json.loads(
+                                       saved.read_text(encoding="utf-8")).items()}
+        if all(label in kept for label in labels):
+            return {label: kept[label] for label in labels}
+    started = time.perf_counter()
+    tuned = SentenceTransformerEmbedder(str(model_dir))
+    index = SearchIndex(documents, tuned, cache, tunings[0])
+    held = [q for q in queries if q.id in set(fold.held)]
+    scored = score_tunings(index, held, tuned, ratings, tunings)
+    print(f"fold {fold.number}: {len(held)} queries scored under {len(tunings)} tunings "
+          f"(corpus indexed and scored in {time.perf_counter() - started:.0f} s)", flush=True)
+    saved.write_text(json.dumps(scored), encoding="utf-8")
+    return scored
+
+
+def base_scores(bench: Bench, ratings: Ratings, tunings: Sequence[Tuning]
+                ) -> dict[str, Scored]:
+    """Every query scored with the base model: plain BM25, plain embeddings, each tuning."""
+    rankers = {label: rank for label, rank in bench.rankers(Tuning()).items()
+               if label.startswith("plain")}
+    rankers |= {describe(t): bench.ranker(t) for t in tunings}
+    return {label: {q: (f.ndcg5, f.ndcg10) for q, f in judge(
+        rank, bench.queries, ratings, bench.ids, full_corpus=False).items()}
+        for label, rank in rankers.items()}
+
+
+def print_table(title: str, rows: Mapping[str, Scored], folds: Sequence[Fold],
+                subset: set[str], subset_name: str) -> None:
+    """One row per method: the CV means, the spread of the fold means, the subset's mean."""
+    print(f"\n{title}")
+    print(f"  {'method':<44} {'NDCG@5':>6} {'NDCG@10':>7}  {'folds @5 min-max (sd)':<22}"
+          f" {subset_name + ' @5':>9}")
+    for label, scored in rows.items():
+        s = summarise(scored, folds, subset)
+        spread = (f"{min(s.folds5):4.1f}-{max(s.folds5):4.1f} "
+                  f"({statistics.pstdev(s.folds5):3.1f})")
+        inside = f"{s.subset5:9.1f}" if s.subset5 is not None else f"{'-':>9}"
+        print(f"  {label:<44} {s.ndcg5:6.1f} {s.ndcg10:7.1f}  {spread:<22} {inside}")
+
+
+def describe_folds(folds: Sequence[Fold], category: Mapping[str, str], subset: set[str]
+                   ) -> None:
+    """Fold sizes and their categories' counts (no query text)."""
+    for fold in folds:
+        kinds = Counter(category.get(q, "") for q in fold.held)
+        mix = ", ".join(f"{k or '?'} {n}" for k, n in sorted(kinds.items()))
+        print(f"  fold {fold.number}: {len(fold.held)} queries "
+              f"({sum(q in subset for q in fold.held)} of valid): {mix}")
+
+
+def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
+    """Make the folds, train and score each, print the cross-validated table."""
+    import torch
+
+    from server.adapters.embedding import SentenceTransformerEmbedder
+    from server.adapters.precedents import read_precedents
+    from server.services import FileVectorCache
+
+    torch.set_num_threads(args.threads)
+    recipe = recipe_from(args)
+    queries = read_queries(Path(args.queries))
+    ratings = read_all_ratings([Path(p) for p in args.qrels])
+    queries = [q for q in queries if q.id in ratings]
+    category = {q.id: q.category for q in queries}
+    valid = {q.id for q in queries if q.split == "valid"}
+    folds = assign_folds(sibling_groups(queries, ratings, args.sibling_overlap), category,
+                         args.folds, args.fold_seed)
+    print(f"{len(queries)} queries in {args.folds} folds (siblings kept together, categories "
+          f"spread), recipe {recipe_label(recipe)}:")
+    describe_folds(folds, category, valid)
+    documents = read_precedents(Path(args.corpus))
+    cache = FileVectorCache(cache_dir)
+    tunings = knob_grid(args.semantic_weights, [
+        (int(k), float(w)) for k, w in (f.split(":") for f in args.feedback)])
+    base = Bench(documents, SentenceTransformerEmbedder(base_model), cache, queries)
+    rows = {f"base: {label}": scored
+            for label, scored in base_scores(base, ratings, tunings).items()}
+    rated = rated_windows(Path(args.corpus), queries, ratings, base_model, cache_dir)
+    texts = {q.id: q.text for q in queries}
+    tuned: dict[str, Scored] = {describe(t): {} for t in tunings}
+    for fold in folds:
+        out = Path(args.out) / recipe_label(recipe) / f"fold-{fold.number}-of-{len(folds)}"
+        model_dir = fold_model(fold, recipe, rated, texts, ratings, base_model, out)
+        for label, scored in fold_scores(fold, model_dir, documents, queries, ratings, tunings,
+                                         cache).items():
+            tuned[label] |= scored
+    rows |= {f"tuned: {label}": scored for label, scored in tuned.items()}
+    nested, chosen = nested_choice(tuned, folds)
+    rows["tuned: knobs chosen on the other folds"] = nested
+    print_table(f"cross-validated, {len(queries)} queries, rated protocol", rows, folds,
+                valid, "valid")
+    print("\nknobs chosen per fold (nested): " + "; ".join(
+        f"{fold.number}: {label}" for fold, label in zip(folds, chosen, strict=True)))
+    return 0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The subcommand's options: the data, the folds, the knob grid and search-train's recipe."""
+    p.add_argument("--corpus", required=True, help="BEIR corpus.jsonl (or its folder)")
+    p.add_argument("--queries", required=True, help="BEIR queries.jsonl")
+    p.add_argument("--qrels", required=True, nargs="+",
+                   help="the qrels files whose queries are cross-validated (train and valid)")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--fold-seed", type=int, default=0, help="seed of the fold assignment")
+    p.add_argument("--sibling-overlap", type=float, default=0.25,
+                   help="queries whose 3-star-and-up clauses overlap this much share a fold")
+    p.add_argument("--semantic-weights", type=float, nargs="+", default=[0.8, 0.9, 1.0])
+    p.add_argument("--feedback", nargs="+", default=["0:0", "5:1", "10:1", "10:2", "10:3"],
+                   metavar="DOCS:WEIGHT", help="pseudo-relevance feedback settings")
+    p.add_argument("--out", default=str(DEFAULT_OUT),
+                   help="where the fold models and scores are kept")
+    add_recipe_arguments(p)
