@@ -36,7 +36,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server.core.search import Document, SearchIndex, Tuning
+import numpy as np
+from numpy.typing import NDArray
+
+from server.core.search import Document, Scores, SearchIndex, Tuning
 from server.search_bench import (
     Bench,
     Query,
@@ -64,6 +67,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 DEFAULT_OUT = Path(".cache/search-cv")
 Scored = dict[str, tuple[float, float]]  # query id -> (NDCG@5, NDCG@10), in percent
+SCOPES = {"rated": "each query's rated clauses", "corpus": "the whole corpus"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,21 +175,43 @@ def knob_grid(weights: Sequence[float], feedback: Sequence[tuple[int, float]]) -
     return grid
 
 
+def rated_documents(documents: Sequence[Document], queries: Sequence[str], ratings: Ratings
+                    ) -> list[Document]:
+    """The documents rated for any of the queries, in corpus order."""
+    wanted = {clause for query in queries for clause in ratings[query]}
+    return [d for d in documents if d.id in wanted]
+
+
 def score_tunings(index: SearchIndex, queries: Sequence[Query], embedder: Embedder,
-                  ratings: Ratings, tunings: Sequence[Tuning]) -> dict[str, Scored]:
-    """Each query's NDCG@5/@10 under each tuning of this index (rated protocol)."""
+                  ratings: Ratings, tunings: Sequence[Tuning], scope: str
+                  ) -> dict[str, Scored]:
+    """Each query's NDCG@5/@10 under each tuning of this index: its rated clauses ranked,
+    search run over the whole index (scope "corpus") or over those clauses only ("rated")."""
     vectors = embedder.embed([q.text for q in queries])
+    ids = [d.id for d in index.documents]
+    row_of = {clause: row for row, clause in enumerate(ids)}
+    candidates = [np.array(sorted(row_of[c] for c in ratings[q.id]), dtype=np.intp)
+                  if scope == "rated" else None for q in queries]
     scored = {}
     for tuning in tunings:
-        judged = judge(fused_ranker(index.with_tuning(tuning), vectors), queries, ratings,
-                       [d.id for d in index.documents], full_corpus=False)
+        rank = fused_ranker(index.with_tuning(tuning), vectors, candidates)
+        judged = judge(rank, queries, ratings, ids, full_corpus=False)
         scored[describe(tuning)] = {q: (f.ndcg5, f.ndcg10) for q, f in judged.items()}
     return scored
 
 
-def fused_ranker(index: SearchIndex, query_vectors: Vectors) -> Ranker:
-    """Search's fused scores for the n-th query, its vector embedded beforehand."""
-    return lambda n, text: index.scores(text, query_vectors[n])[0]
+def fused_ranker(index: SearchIndex, query_vectors: Vectors,
+                 candidates: Sequence[NDArray[np.intp] | None]) -> Ranker:
+    """Search's fused scores for the n-th query (its vector embedded beforehand), searching
+    only its candidates when it has some (the others score -inf)."""
+    def rank(n: int, text: str) -> Scores:
+        rows = candidates[n]
+        if rows is None:
+            return index.scores(text, query_vectors[n])[0]
+        scores = np.full(len(index), -np.inf, dtype=np.float32)
+        scores[rows] = index.scores(text, query_vectors[n], rows)[0]
+        return scores
+    return rank
 
 
 def summarise(scored: Scored, folds: Sequence[Fold], subset: set[str]) -> Summary:
@@ -248,13 +274,26 @@ def fold_model(fold: Fold, recipe: Recipe, rated: Sequence[Rated], texts: Mappin
     return out
 
 
-def fold_scores(fold: Fold, model_dir: Path, documents: Sequence[Document],
+def fold_scores(fold: Fold, embedder: Embedder, documents: Sequence[Document],
                 queries: Sequence[Query], ratings: Ratings, tunings: Sequence[Tuning],
-                cache: VectorCache) -> dict[str, Scored]:
-    """The fold's queries scored with its model under each tuning (kept beside the model)."""
+                scope: str, cache: VectorCache | None,
+                known: Mapping[str, Vectors] | None = None) -> dict[str, Scored]:
+    """The fold's queries scored with this embedder under each tuning. Scope "rated" indexes
+    only the clauses rated for the fold's queries (a fraction of the corpus to embed)."""
+    held = [q for q in queries if q.id in set(fold.held)]
+    if scope == "rated":
+        documents = rated_documents(documents, fold.held, ratings)
+    index = SearchIndex(documents, embedder, cache, tunings[0], known)
+    return score_tunings(index, held, embedder, ratings, tunings, scope)
+
+
+def tuned_fold_scores(fold: Fold, model_dir: Path, documents: Sequence[Document],
+                      queries: Sequence[Query], ratings: Ratings, tunings: Sequence[Tuning],
+                      scope: str, cache: VectorCache) -> dict[str, Scored]:
+    """The fold's queries scored with its fine-tuned model (the scores kept beside it)."""
     from server.adapters.embedding import SentenceTransformerEmbedder
 
-    saved = model_dir / "cv-scores.json"
+    saved = model_dir / f"cv-scores-{scope}.json"
     labels = [describe(t) for t in tunings]
     if saved.is_file():
         kept: dict[str, Scored] = {label: {q: (s[0], s[1]) for q, s in rows.items()}
@@ -263,22 +302,24 @@ def fold_scores(fold: Fold, model_dir: Path, documents: Sequence[Document],
         if all(label in kept for label in labels):
             return {label: kept[label] for label in labels}
     started = time.perf_counter()
-    tuned = SentenceTransformerEmbedder(str(model_dir))
-    index = SearchIndex(documents, tuned, cache, tunings[0])
-    held = [q for q in queries if q.id in set(fold.held)]
-    scored = score_tunings(index, held, tuned, ratings, tunings)
-    print(f"fold {fold.number}: {len(held)} queries scored under {len(tunings)} tunings "
-          f"(corpus indexed and scored in {time.perf_counter() - started:.0f} s)", flush=True)
+    scored = fold_scores(fold, SentenceTransformerEmbedder(str(model_dir)), documents, queries,
+                         ratings, tunings, scope, cache)
+    print(f"fold {fold.number}: {len(fold.held)} queries scored under {len(tunings)} tunings "
+          f"(indexed and scored in {time.perf_counter() - started:.0f} s)", flush=True)
     saved.write_text(json.dumps(scored), encoding="utf-8")
     return scored
 
 
-def base_scores(bench: Bench, ratings: Ratings, tunings: Sequence[Tuning]
-                ) -> dict[str, Scored]:
-    """Every query scored with the base model: plain BM25, plain embeddings, each tuning."""
+def merge(rows: dict[str, Scored], more: Mapping[str, Scored], prefix: str) -> None:
+    """Add a fold's scores to the rows of the same labels (prefixed)."""
+    for label, scored in more.items():
+        rows.setdefault(f"{prefix}{label}", {}).update(scored)
+
+
+def plain_scores(bench: Bench, ratings: Ratings) -> dict[str, Scored]:
+    """Every query under plain BM25 and plain embeddings (base model, whole corpus)."""
     rankers = {label: rank for label, rank in bench.rankers(Tuning()).items()
                if label.startswith("plain")}
-    rankers |= {describe(t): bench.ranker(t) for t in tunings}
     return {label: {q: (f.ndcg5, f.ndcg10) for q, f in judge(
         rank, bench.queries, ratings, bench.ids, full_corpus=False).items()}
         for label, rank in rankers.items()}
@@ -308,49 +349,69 @@ def describe_folds(folds: Sequence[Fold], category: Mapping[str, str], subset: s
               f"({sum(q in subset for q in fold.held)} of valid): {mix}")
 
 
-def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
-    """Make the folds, train and score each, print the cross-validated table."""
-    import torch
-
-    from server.adapters.embedding import SentenceTransformerEmbedder
-    from server.adapters.precedents import read_precedents
-    from server.services import FileVectorCache
-
-    torch.set_num_threads(args.threads)
-    recipe = recipe_from(args)
+def plan(args: argparse.Namespace) -> tuple[list[Query], Ratings, list[Fold]]:
+    """The rated queries, their ratings and the folds; the folds' make-up is printed."""
     queries = read_queries(Path(args.queries))
     ratings = read_all_ratings([Path(p) for p in args.qrels])
     queries = [q for q in queries if q.id in ratings]
     category = {q.id: q.category for q in queries}
-    valid = {q.id for q in queries if q.split == "valid"}
     folds = assign_folds(sibling_groups(queries, ratings, args.sibling_overlap), category,
                          args.folds, args.fold_seed)
     print(f"{len(queries)} queries in {args.folds} folds (siblings kept together, categories "
-          f"spread), recipe {recipe_label(recipe)}:")
-    describe_folds(folds, category, valid)
+          f"spread), recipe {recipe_label(recipe_from(args))}:")
+    describe_folds(folds, category, {q.id for q in queries if q.split == "valid"})
+    return queries, ratings, folds
+
+
+def cross_validate(args: argparse.Namespace, queries: Sequence[Query], ratings: Ratings,
+                   folds: Sequence[Fold], base_model: str, cache_dir: Path
+                   ) -> tuple[dict[str, Scored], dict[str, Scored]]:
+    """Per fold: the base model scored, a model fine-tuned on the other folds and scored.
+    Returns the base model's rows and the fine-tuned models' rows, over all queries."""
+    from server.adapters.embedding import SentenceTransformerEmbedder
+    from server.adapters.precedents import read_precedents
+    from server.services import FileVectorCache
+
     documents = read_precedents(Path(args.corpus))
     cache = FileVectorCache(cache_dir)
     tunings = knob_grid(args.semantic_weights, [
         (int(k), float(w)) for k, w in (f.split(":") for f in args.feedback)])
-    base = Bench(documents, SentenceTransformerEmbedder(base_model), cache, queries)
-    rows = {f"base: {label}": scored
-            for label, scored in base_scores(base, ratings, tunings).items()}
+    base_embedder = SentenceTransformerEmbedder(base_model)
+    bench = Bench(documents, base_embedder, cache, list(queries))
+    shipped = bench.index(Tuning())
+    known = dict(zip(shipped.passages, shipped.vectors, strict=True))
+    base = plain_scores(bench, ratings)
     rated = rated_windows(Path(args.corpus), queries, ratings, base_model, cache_dir)
     texts = {q.id: q.text for q in queries}
-    tuned: dict[str, Scored] = {describe(t): {} for t in tunings}
+    recipe = recipe_from(args)
+    tuned: dict[str, Scored] = {}
     for fold in folds:
+        merge(base, fold_scores(fold, base_embedder, documents, queries, ratings, tunings,
+                                args.scope, None, known), "")
         out = Path(args.out) / recipe_label(recipe) / f"fold-{fold.number}-of-{len(folds)}"
         model_dir = fold_model(fold, recipe, rated, texts, ratings, base_model, out)
-        for label, scored in fold_scores(fold, model_dir, documents, queries, ratings, tunings,
-                                         cache).items():
-            tuned[label] |= scored
-    rows |= {f"tuned: {label}": scored for label, scored in tuned.items()}
-    nested, chosen = nested_choice(tuned, folds)
-    rows["tuned: knobs chosen on the other folds"] = nested
-    print_table(f"cross-validated, {len(queries)} queries, rated protocol", rows, folds,
-                valid, "valid")
-    print("\nknobs chosen per fold (nested): " + "; ".join(
-        f"{fold.number}: {label}" for fold, label in zip(folds, chosen, strict=True)))
+        merge(tuned, tuned_fold_scores(fold, model_dir, documents, queries, ratings, tunings,
+                                       args.scope, cache), "")
+    return base, tuned
+
+
+def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
+    """Make the folds, train and score each, print the cross-validated table."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    queries, ratings, folds = plan(args)
+    base, tuned = cross_validate(args, queries, ratings, folds, base_model, cache_dir)
+    rows: dict[str, Scored] = {}
+    for name, scored in (("base", base), ("tuned", tuned)):
+        knobs = {label: s for label, s in scored.items() if label.startswith("w=")}
+        merge(rows, scored, f"{name}: ")
+        rows[f"{name}: knobs chosen on the other folds"], chosen = nested_choice(knobs, folds)
+        print(f"{name} model, knobs chosen per fold on the other folds: " + "; ".join(
+            f"{fold.number}: {label}" for fold, label in zip(folds, chosen, strict=True)))
+    print_table(f"cross-validated, {len(queries)} queries, rated clauses ranked, search over "
+                f"{SCOPES[args.scope]} (plain rows: whole corpus)", rows, folds,
+                {q.id for q in queries if q.split == "valid"}, "valid")
     return 0
 
 
@@ -364,6 +425,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fold-seed", type=int, default=0, help="seed of the fold assignment")
     p.add_argument("--sibling-overlap", type=float, default=0.25,
                    help="queries whose 3-star-and-up clauses overlap this much share a fold")
+    p.add_argument("--scope", choices=sorted(SCOPES), default="rated",
+                   help="rated: search each query's rated clauses only, embedding only the "
+                   "fold's rated clauses (cheap); corpus: search the whole corpus, as "
+                   "search-bench does (each fold model embeds it all)")
     p.add_argument("--semantic-weights", type=float, nargs="+", default=[0.8, 0.9, 1.0])
     p.add_argument("--feedback", nargs="+", default=["0:0", "5:1", "10:1", "10:2", "10:3"],
                    metavar="DOCS:WEIGHT", help="pseudo-relevance feedback settings")

@@ -82,3 +82,9 @@ def test_each_fold_trains_on_the_other_folds_and_a_second_run_reuses_them(
     again = capsys.readouterr().out
     assert "steps in" not in again  # both folds' models and scores were kept
     assert again.split("cross-validated")[1] == out.split("cross-validated")[1]
+
+    corpus = parse([*made_up(tmp_path), "--scope", "corpus"])
+    assert run(corpus, "all-MiniLM-L6-v2", tmp_path / "cache") == 0
+    whole = capsys.readouterr().out
+    assert "steps in" not in whole and whole.count("queries scored under") == 2
+    assert "search over the whole corpus" in whole
