@@ -122,6 +122,18 @@ def read_ratings(path: Path) -> Ratings:
     return ratings
 
 
+def read_all_ratings(paths: Sequence[Path]) -> Ratings:
+    """The ratings of several qrels files (e.g. train and valid); a query in two stops."""
+    merged: Ratings = {}
+    for path in paths:
+        ratings = read_ratings(path)
+        twice = merged.keys() & ratings.keys()
+        if twice:
+            raise ValueError(f"{len(twice)} queries are rated in more than one qrels file")
+        merged |= ratings
+    return merged
+
+
 def ndcg(ranked: Sequence[int], rated: Sequence[int], k: int) -> float:
     """NDCG@k with linear gains: `ranked` are the ratings in ranked order, `rated` all known."""
     def dcg(gains: Sequence[int]) -> float:
@@ -354,6 +366,7 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
         rankers |= bench.sweep(tuning, args.sweep_windows, args.sweep_weights, feedback)
     print(f"corpus: {len(documents)} clauses, {len(queries)} queries, "
           f"indexed in {time.perf_counter() - started:.0f} s")
+    trained = trained_queries(Path(args.model)) if args.model else set()
     for path in args.qrels:
         ratings = read_ratings(Path(path))
         split = Path(path).stem
@@ -364,10 +377,14 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
             split += f", the {args.held_out} queries held out of training"
         chosen = [q for q in queries if q.id in ratings]
         rated_counts = [len(ratings[q.id]) for q in chosen]
+        seen = sum(q.id in trained for q in chosen)
         for full in (False, True):
             scope = ("full corpus, unrated = 0" if full
                      else f"rated clauses per query, mean {statistics.mean(rated_counts):.0f}")
             print(f"\n{split}: {len(chosen)} queries, {scope}")
+            if seen:
+                print(f"  (fine-tuned rows in-sample: the model trained on {seen} of these "
+                      f"{len(chosen)} queries; search-cv gives the held-out estimate)")
             print(HEADER)
             for name, rank in rankers.items():
                 print(_row(name, evaluate(_by_query(rank, queries, chosen), chosen, ratings,
@@ -383,6 +400,15 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
             print_latency(index, queries, args.latency_rounds,
                           f"base model + re-ranker top {depth}")
     return 0
+
+
+def trained_queries(model_dir: Path) -> set[str]:
+    """The queries a fine-tuned model was trained on, from its training.json (if recorded)."""
+    try:
+        record = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return set(record.get("trained_queries", []))
 
 
 def print_latency(index: SearchIndex, queries: Sequence[Query], rounds: int,

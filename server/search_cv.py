@@ -47,8 +47,8 @@ from server.search_bench import (
     Ratings,
     describe,
     judge,
+    read_all_ratings,
     read_queries,
-    read_ratings,
 )
 from server.search_train import (
     Rated,
@@ -148,18 +148,6 @@ def assign_folds(groups: Sequence[tuple[str, ...]], category: Mapping[str, str],
     return [Fold(number, tuple(sorted(queries)),
                  tuple(q for q in everyone if q not in set(queries)))
             for number, queries in enumerate(held, start=1)]
-
-
-def read_all_ratings(paths: Sequence[Path]) -> Ratings:
-    """The ratings of several qrels files (e.g. train and valid); a query in two stops."""
-    merged: Ratings = {}
-    for path in paths:
-        ratings = read_ratings(path)
-        twice = merged.keys() & ratings.keys()
-        if twice:
-            raise ValueError(f"{len(twice)} queries are rated in more than one qrels file")
-        merged |= ratings
-    return merged
 
 
 def knob_grid(weights: Sequence[float], feedback: Sequence[tuple[int, float]]) -> list[Tuning]:

@@ -5,17 +5,21 @@ seeded generator, and a `training.json` beside the model with the recipe, the da
 the library versions and the time taken. The model is written outside the repository
 (default `.cache/search-model`, git-ignored); weights are never committed.
 
-Data (from the qrels of the train split only; a query of any `--exclude` qrels file, such as
-valid, stops the run): each clause rated 3 stars or more for a query (rating >= 2) is a positive,
-paired with a hard negative: a clause lawyers rated 0 for the same query, drawn from the ones the
-base model ranks highest. A long clause is read as search reads it, in windows of the model's
-length; a pair uses the clause's window closest to the query under the base model, because
-search scores a clause by its best window (max-pooling).
+Data (from the `--qrels` given: train, or train and valid for the final model; a query of any
+`--exclude` qrels file stops the run): each clause rated 3 stars or more for a query (rating
+>= 2) is a positive, paired with a hard negative: a clause lawyers rated 0 for the same query,
+drawn from the ones the base model ranks highest. A long clause is read as search reads it,
+in windows of the model's length; a pair uses the clause's window closest to the query under
+the base model, because search scores a clause by its best window (max-pooling).
 
 Loss: in-batch contrastive (InfoNCE, as MultipleNegativesRankingLoss) over each batch's
 positives and hard negatives, with one change that matters on ACORD, whose queries share
 clauses: a clause rated for a query (any rating above 0) is never used as that query's in-batch
-negative. A batch never holds the same query or clause twice.
+negative. A batch never holds the same query or clause twice. Or (`--loss listwise`) one query
+per step: its clauses rated above 0 and hard 0-rated ones, scored against ListNet targets
+proportional to the ratings (the graded 0..4 scale, as NDCG's linear gains weigh it).
+
+Which recipe: `python -m server search-cv` (server/search_cv.py) cross-validates any of them.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from server.search_bench import Query, Ratings, read_queries, read_ratings
+from server.search_bench import Query, Ratings, read_all_ratings, read_queries, read_ratings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -368,7 +372,7 @@ def training_split(args: argparse.Namespace, seed: int
     """The queries, the training ratings (a held-out split's query stops the run), and those
     ratings divided into the ones to fit and the `--holdout` queries kept aside."""
     queries = read_queries(Path(args.queries))
-    ratings = training_ratings(read_ratings(Path(args.qrels)),
+    ratings = training_ratings(read_all_ratings([Path(p) for p in args.qrels]),
                                [read_ratings(Path(p)) for p in args.exclude])
     fit, held = hold_out(ratings, args.holdout, seed)
     return queries, ratings, fit, held
@@ -379,9 +383,11 @@ def write_record(out: Path, args: argparse.Namespace, base_model: str,
                  fit: Ratings, held: Ratings, seconds: Mapping[str, float]) -> None:
     """training.json beside the model: recipe, losses, data digests and versions."""
     record = {"recipe": recipe, "steps": len(losses), "losses": losses, **counts,
-              "queries": len(fit), "held_out_queries": sorted(held),
+              "queries": len(fit), "trained_queries": sorted(fit),
+              "held_out_queries": sorted(held),
               "seconds": {k: round(v, 1) for k, v in seconds.items()},
-              "threads": args.threads, "qrels_sha256": file_digest(Path(args.qrels)),
+              "threads": args.threads, "qrels_sha256": {
+                  Path(p).name: file_digest(Path(p)) for p in args.qrels},
               "corpus_sha256": file_digest(Path(args.corpus)), "base_model": base_model,
               "versions": versions(), "command": sys.argv[1:]}
     (out / "training.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
@@ -475,7 +481,8 @@ def add_training_data_arguments(p: argparse.ArgumentParser) -> None:
     """Where the training pairs come from, and the split whose queries must stay out."""
     p.add_argument("--corpus", required=True, help="BEIR corpus.jsonl (or its folder)")
     p.add_argument("--queries", required=True, help="BEIR queries.jsonl")
-    p.add_argument("--qrels", required=True, help="the train split's qrels TSV")
+    p.add_argument("--qrels", required=True, nargs="+",
+                   help="the qrels TSVs to train on (train; train and valid for the final model)")
     p.add_argument("--exclude", nargs="*", default=[], metavar="QRELS",
                    help="held-out qrels (e.g. valid): a query of theirs in --qrels stops the run")
 

@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 
 from server.core.search import Tuning
-from server.search_bench import Query
+from server.search_bench import Query, read_all_ratings
 from server.search_cv import (
     Fold,
     assign_folds,
     knob_grid,
     nested_choice,
-    read_all_ratings,
     recipe_label,
     sibling_groups,
     summarise,
