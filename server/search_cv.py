@@ -303,18 +303,30 @@ def plain_scores(bench: Bench, ratings: Ratings) -> dict[str, Scored]:
         for label, rank in rankers.items()}
 
 
+def paired_gain(scored: Scored, reference: Scored) -> tuple[float, float]:
+    """Mean per-query NDCG@5 gain over the reference on the same queries, and its standard
+    error (queries are the unit: the same query under two methods is a pair)."""
+    gains = [scored[q][0] - reference[q][0] for q in scored]
+    spread = statistics.stdev(gains) if len(gains) > 1 else 0.0
+    return statistics.mean(gains), spread / len(gains) ** 0.5
+
+
 def print_table(title: str, rows: Mapping[str, Scored], folds: Sequence[Fold],
-                subset: set[str], subset_name: str) -> None:
-    """One row per method: the CV means, the spread of the fold means, the subset's mean."""
+                subset: set[str], subset_name: str, reference: str) -> None:
+    """One row per method: the CV means, the spread of the fold means, the paired gain over
+    the reference row, the subset's mean."""
     print(f"\n{title}")
     print(f"  {'method':<44} {'NDCG@5':>6} {'NDCG@10':>7}  {'folds @5 min-max (sd)':<22}"
-          f" {subset_name + ' @5':>9}")
+          f" {'@5 gain (se)':>12} {subset_name + ' @5':>9}")
     for label, scored in rows.items():
         s = summarise(scored, folds, subset)
         spread = (f"{min(s.folds5):4.1f}-{max(s.folds5):4.1f} "
                   f"({statistics.pstdev(s.folds5):3.1f})")
+        gain, error = paired_gain(scored, rows[reference])
         inside = f"{s.subset5:9.1f}" if s.subset5 is not None else f"{'-':>9}"
-        print(f"  {label:<44} {s.ndcg5:6.1f} {s.ndcg10:7.1f}  {spread:<22} {inside}")
+        print(f"  {label:<44} {s.ndcg5:6.1f} {s.ndcg10:7.1f}  {spread:<22} "
+              f"{gain:+5.1f} ({error:3.1f}) {inside}")
+    print(f"  (gain: per query, over {reference})")
 
 
 def describe_folds(folds: Sequence[Fold], category: Mapping[str, str], subset: set[str]
@@ -389,7 +401,8 @@ def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
             f"{fold.number}: {label}" for fold, label in zip(folds, chosen, strict=True)))
     print_table(f"cross-validated, {len(queries)} queries, rated clauses ranked, search over "
                 f"{SCOPES[args.scope]} (plain rows: whole corpus)", rows, folds,
-                {q.id for q in queries if q.split == "valid"}, "valid")
+                {q.id for q in queries if q.split == "valid"}, "valid",
+                f"base: {describe(Tuning())}")
     return 0
 
 

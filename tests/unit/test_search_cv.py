@@ -14,6 +14,7 @@ from server.search_cv import (
     assign_folds,
     knob_grid,
     nested_choice,
+    paired_gain,
     recipe_label,
     sibling_groups,
     summarise,
@@ -117,6 +118,15 @@ def test_summary_pools_queries_and_reports_each_folds_mean() -> None:
     assert summary.folds5 == pytest.approx((70.0, 30.0))
     assert summary.subset5 == pytest.approx(20.0)
     assert summarise(scored, FOLDS, subset=set()).subset5 is None
+
+
+def test_paired_gain_is_the_mean_per_query_difference_with_its_standard_error() -> None:
+    reference = {"a": (50.0, 0.0), "b": (50.0, 0.0), "c": (50.0, 0.0), "d": (50.0, 0.0)}
+    scored = {"a": (52.0, 0.0), "b": (54.0, 0.0), "c": (52.0, 0.0), "d": (54.0, 0.0)}
+    gain, error = paired_gain(scored, reference)
+    assert gain == pytest.approx(3.0)
+    assert error == pytest.approx((4 / 3) ** 0.5 / 2)  # sample sd of 2, 4, 2, 4 over root 4
+    assert paired_gain(reference, reference) == (0.0, 0.0)
 
 
 def test_nested_choice_picks_each_folds_row_on_the_other_folds_only() -> None:
