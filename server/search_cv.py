@@ -57,13 +57,17 @@ from server.search_train import (
     Rated,
     Recipe,
     add_recipe_arguments,
+    blend,
     fine_tune,
+    load_model,
     rated_windows,
     recipe_from,
     versions,
 )
 
 if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
     from server.core.embedding import Embedder, Vectors
     from server.core.matching import VectorCache
 
@@ -227,29 +231,54 @@ def recipe_label(recipe: Recipe) -> str:
     return ",".join(changed) or "default"
 
 
+def holds_model(directory: Path, recipe: Recipe, fold: Fold) -> bool:
+    """Whether the directory holds a model of this recipe trained on this fold's queries."""
+    try:
+        record = json.loads((directory / "training.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(record.get("recipe") == asdict(recipe) and record.get("fit") == list(fold.fit))
+
+
 def fold_model(fold: Fold, recipe: Recipe, rated: Sequence[Rated], texts: Mapping[str, str],
                ratings: Ratings, base_model: str, out: Path) -> Path:
     """The fold's fine-tuned model: read back when `out` holds one of this recipe and these
-    queries, trained (and written with its training.json) otherwise."""
-    record_path = out / "training.json"
-    if record_path.is_file():
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        if record.get("recipe") == asdict(recipe) and record.get("fit") == list(fold.fit):
-            log.info("fold %d: model of this recipe found, not trained again", fold.number)
-            return out
-    fit = {q: ratings[q] for q in fold.fit}
+    queries; blended from the unblended recipe's fold model when that exists (`base_share`);
+    trained (and written with its training.json) otherwise."""
+    if holds_model(out, recipe, fold):
+        log.info("fold %d: model of this recipe found, not trained again", fold.number)
+        return out
+    unblended = replace(recipe, base_share=0.0)
+    source = out.parent.parent / recipe_label(unblended) / out.name
     started = time.perf_counter()
-    model, losses, examples = fine_tune(rated, texts, fit, recipe, base_model)
-    seconds = time.perf_counter() - started
-    print(f"fold {fold.number}: {len(fit)} queries, {examples} examples, {len(losses)} steps in "
-          f"{seconds:.0f} s; loss {losses[0]:.3f} -> {losses[-1]:.3f}", flush=True)
+    if recipe.base_share and holds_model(source, unblended, fold):
+        model = blended(source, base_model, recipe)
+        record = json.loads((source / "training.json").read_text(encoding="utf-8"))
+        losses, examples = record["losses"], record["examples"]
+        print(f"fold {fold.number}: the {recipe_label(unblended)} model moved "
+              f"{recipe.base_share:.2f} back toward the base", flush=True)
+    else:
+        fit = {q: ratings[q] for q in fold.fit}
+        model, losses, examples = fine_tune(rated, texts, fit, recipe, base_model)
+        print(f"fold {fold.number}: {len(fit)} queries, {examples} examples, {len(losses)} steps "
+              f"in {time.perf_counter() - started:.0f} s; loss {losses[0]:.3f} -> "
+              f"{losses[-1]:.3f}", flush=True)
     model.save(str(out), create_model_card=False)
-    record_path.write_text(json.dumps({
+    (out / "training.json").write_text(json.dumps({
         "recipe": asdict(recipe), "fold": fold.number, "fit": list(fold.fit),
         "held": list(fold.held), "examples": examples, "steps": len(losses), "losses": losses,
-        "seconds": round(seconds, 1), "base_model": base_model, "versions": versions()},
-        indent=1), encoding="utf-8")
+        "seconds": round(time.perf_counter() - started, 1), "base_model": base_model,
+        "versions": versions()}, indent=1), encoding="utf-8")
     return out
+
+
+def blended(source: Path, base_model: str, recipe: Recipe) -> SentenceTransformer:
+    """A saved fine-tuned model moved `recipe.base_share` back toward the base model."""
+    from server.adapters.embedding import model_path
+
+    model = load_model(source, recipe.max_tokens)
+    blend(model, load_model(model_path(base_model), recipe.max_tokens), recipe.base_share)
+    return model
 
 
 def fold_scores(fold: Fold, embedder: Embedder, documents: Sequence[Document],

@@ -66,6 +66,7 @@ class Recipe:
     seed: int = 0
     loss: str = "contrastive"  # or "listwise": one query's graded list per step
     list_size: int = 32  # clauses per query in a listwise step
+    base_share: float = 0.0  # after training, weights moved back this far toward the base
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +341,18 @@ def optimise(network: Module, plan: Sequence[B], step_loss: Callable[[B], Tensor
     return losses
 
 
+def blend(network: Module, base: Module, base_share: float) -> None:
+    """Move the fine-tuned weights back toward the base model's, in place (WiSE-FT): each
+    floating-point weight becomes (1 - share) x its own + share x the base model's."""
+    import torch
+
+    base_state = base.state_dict()
+    with torch.no_grad():
+        for name, tensor in network.state_dict().items():
+            if tensor.is_floating_point():
+                tensor.mul_(1 - base_share).add_(base_state[name], alpha=base_share)
+
+
 def learning_rate_factor(step: int, warmup: int, steps: int) -> float:
     """Linear warm-up, then linear decay to nearly 0 at the last step."""
     return min((step + 1) / warmup, (steps - step) / max(1, steps - warmup + 1))
@@ -397,7 +410,8 @@ def recipe_from(args: argparse.Namespace) -> Recipe:
     """The recipe the command line asks for."""
     return Recipe(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
                   learning_rate=args.learning_rate, hard_pool=args.hard_pool,
-                  max_tokens=args.max_tokens, loss=args.loss, list_size=args.list_size)
+                  max_tokens=args.max_tokens, loss=args.loss, list_size=args.list_size,
+                  base_share=args.base_share)
 
 
 def fine_tune(rated: Sequence[Rated], queries: Mapping[str, str], fit: Ratings, recipe: Recipe,
@@ -412,17 +426,20 @@ def fine_tune(rated: Sequence[Rated], queries: Mapping[str, str], fit: Ratings, 
         if not listings:
             raise ValueError("no query has a positive and a 0-rated clause to list")
         model = load_model(model_path(base_model), recipe.max_tokens)
-        return model, train_listwise(model, listings, recipe), len(listings)
-    examples = build_examples(chosen, queries, recipe)
-    if len({e.query_id for e in examples}) < 2:
-        # a batch needs two queries, or there is nothing to contrast: no step would be taken
-        raise ValueError("examples of at least two queries are needed")
-    log.info("%d queries, %d examples", len(fit), len(examples))
-    model = load_model(model_path(base_model), recipe.max_tokens)
-    losses = train(model, examples, related_pairs(fit), recipe)
-    if not losses:
-        raise ValueError("no batch of two queries without a shared clause could be formed")
-    return model, losses, len(examples)
+        losses, count = train_listwise(model, listings, recipe), len(listings)
+    else:
+        examples = build_examples(chosen, queries, recipe)
+        if len({e.query_id for e in examples}) < 2:
+            # a batch needs two queries, or there is nothing to contrast: no step would be taken
+            raise ValueError("examples of at least two queries are needed")
+        log.info("%d queries, %d examples", len(fit), len(examples))
+        model = load_model(model_path(base_model), recipe.max_tokens)
+        losses, count = train(model, examples, related_pairs(fit), recipe), len(examples)
+        if not losses:
+            raise ValueError("no batch of two queries without a shared clause could be formed")
+    if recipe.base_share:
+        blend(model, load_model(model_path(base_model), recipe.max_tokens), recipe.base_share)
+    return model, losses, count
 
 
 def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
@@ -500,6 +517,9 @@ def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
                    help="contrastive: in-batch negatives; listwise: graded lists per query")
     p.add_argument("--list-size", type=int, default=defaults.list_size,
                    help="clauses per query in a listwise step")
+    p.add_argument("--base-share", type=float, default=defaults.base_share,
+                   help="after training, move the weights this far back toward the base model "
+                   "(0: not at all; 0.5: halfway)")
     p.add_argument("--threads", type=int, default=2, help="torch threads (the machine is shared)")
 
 

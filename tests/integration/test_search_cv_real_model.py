@@ -88,3 +88,10 @@ def test_each_fold_trains_on_the_other_folds_and_a_second_run_reuses_them(
     whole = capsys.readouterr().out
     assert "steps in" not in whole and whole.count("queries scored under") == 2
     assert "search over the whole corpus" in whole
+
+    halfway = parse([*made_up(tmp_path), "--base-share", "0.5"])
+    assert run(halfway, "all-MiniLM-L6-v2", tmp_path / "cache") == 0
+    blended = capsys.readouterr().out
+    assert "steps in" not in blended  # the trained fold models are blended, not trained again
+    assert blended.count("moved 0.50 back toward the base") == 2
+    assert len(list((tmp_path / "cv").glob("*base_share=0.5/fold-*/model.safetensors"))) == 2

@@ -14,6 +14,7 @@ from server.search_train import (
     Recipe,
     SplitLeak,
     batches,
+    blend,
     build_examples,
     build_listings,
     contrastive_loss,
@@ -184,3 +185,16 @@ def test_listwise_loss_is_lowest_when_scores_follow_the_ratings() -> None:
     scores = 20.0 * ordered @ query
     expected = -(ratings / 6 * torch.log_softmax(scores, dim=0)).sum()
     assert float(good) == pytest.approx(float(expected))
+
+
+def test_blend_moves_each_weight_back_toward_the_base_by_the_share() -> None:
+    tuned, base = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        tuned.weight.fill_(1.0)
+        tuned.bias.fill_(4.0)
+        base.weight.fill_(3.0)
+        base.bias.fill_(0.0)
+    blend(tuned, base, 0.25)
+    assert torch.allclose(tuned.weight, torch.full((2, 2), 1.5))  # 0.75 x 1 + 0.25 x 3
+    assert torch.allclose(tuned.bias, torch.full((2,), 3.0))
+    assert torch.allclose(base.weight, torch.full((2, 2), 3.0))  # the base is left alone
