@@ -35,6 +35,7 @@ import json
 import logging
 import random
 import statistics
+import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 DEFAULT_OUT = Path(".cache/search-cv")
 Scored = dict[str, tuple[float, float]]  # query id -> (NDCG@5, NDCG@10), in percent
+BASE = "base"  # the directory under --out of the base model's scores (for --compare)
 SCOPES = {"fold": "the clauses rated for the fold's queries", "corpus": "the whole corpus"}
 
 
@@ -302,19 +304,46 @@ def tuned_fold_scores(fold: Fold, model_dir: Path, documents: Sequence[Document]
 
     saved = model_dir / f"cv-scores-{scope}.json"
     labels = [describe(t) for t in tunings]
-    if saved.is_file():
-        kept: dict[str, Scored] = {label: {q: (s[0], s[1]) for q, s in rows.items()}
-                                   for label, rows in json.loads(
-                                       saved.read_text(encoding="utf-8")).items()}
-        if all(label in kept for label in labels):
-            return {label: kept[label] for label in labels}
+    kept = kept_scores(saved)
+    if all(label in kept for label in labels):
+        return {label: kept[label] for label in labels}
     started = time.perf_counter()
     scored = fold_scores(fold, SentenceTransformerEmbedder(str(model_dir)), documents, queries,
                          ratings, tunings, scope, cache)
     print(f"fold {fold.number}: {len(fold.held)} queries scored under {len(tunings)} tunings "
           f"(indexed and scored in {time.perf_counter() - started:.0f} s)", flush=True)
-    saved.write_text(json.dumps(scored), encoding="utf-8")
+    keep_scores(saved, scored)
     return scored
+
+
+def keep_scores(saved: Path, scored: Mapping[str, Scored]) -> None:
+    """Write a fold's scores (ids and figures only), for a later run or --compare."""
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(scored), encoding="utf-8")
+
+
+def kept_scores(saved: Path) -> dict[str, Scored]:
+    """The scores a finished fold kept (empty when there are none)."""
+    try:
+        rows = json.loads(saved.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {label: {q: (s[0], s[1]) for q, s in scored.items()} for label, scored in rows.items()}
+
+
+def compared(root: Path, labels: Sequence[str], folds: Sequence[Fold], scope: str
+             ) -> dict[str, Scored]:
+    """Finished recipes' scores under the shipped knobs, by recipe label, over all folds."""
+    rows: dict[str, Scored] = {}
+    shipped = describe(Tuning())
+    for label in labels:
+        for fold in folds:
+            kept = kept_scores(root / label / f"fold-{fold.number}-of-{len(folds)}"
+                               / f"cv-scores-{scope}.json")
+            if shipped not in kept:
+                raise ValueError(f"recipe {label}: fold {fold.number} has not been scored")
+            rows.setdefault(label, {}).update(kept[shipped])
+    return rows
 
 
 def merge(rows: dict[str, Scored], more: Mapping[str, Scored], prefix: str) -> None:
@@ -405,9 +434,12 @@ def cross_validate(args: argparse.Namespace, queries: Sequence[Query], ratings: 
     recipe = recipe_from(args)
     tuned: dict[str, Scored] = {}
     for fold in folds:
-        merge(base, fold_scores(fold, base_embedder, documents, queries, ratings, tunings,
-                                args.scope, None, known), "")
-        out = Path(args.out) / recipe_label(recipe) / f"fold-{fold.number}-of-{len(folds)}"
+        name = f"fold-{fold.number}-of-{len(folds)}"
+        scored = fold_scores(fold, base_embedder, documents, queries, ratings, tunings,
+                             args.scope, None, known)
+        merge(base, scored, "")
+        keep_scores(Path(args.out) / BASE / name / f"cv-scores-{args.scope}.json", scored)
+        out = Path(args.out) / recipe_label(recipe) / name
         model_dir = fold_model(fold, recipe, rated, texts, ratings, base_model, out)
         merge(tuned, tuned_fold_scores(fold, model_dir, documents, queries, ratings, tunings,
                                        args.scope, cache), "")
@@ -420,6 +452,16 @@ def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
 
     torch.set_num_threads(args.threads)
     queries, ratings, folds = plan(args)
+    valid = {q.id for q in queries if q.split == "valid"}
+    if args.compare:
+        try:
+            recipes = compared(Path(args.out), args.compare, folds, args.scope)
+        except ValueError as error:
+            print(f"search-cv: {error}", file=sys.stderr)
+            return 2
+        print_table(f"recipes cross-validated, shipped knobs ({describe(Tuning())})", recipes,
+                    folds, valid, "valid", args.compare[0])
+        return 0
     base, tuned = cross_validate(args, queries, ratings, folds, base_model, cache_dir)
     rows: dict[str, Scored] = {}
     for name, scored in (("base", base), ("tuned", tuned)):
@@ -430,8 +472,7 @@ def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
             f"{fold.number}: {label}" for fold, label in zip(folds, chosen, strict=True)))
     print_table(f"cross-validated, {len(queries)} queries, rated clauses ranked, search over "
                 f"{SCOPES[args.scope]} (plain rows: whole corpus)", rows, folds,
-                {q.id for q in queries if q.split == "valid"}, "valid",
-                f"base: {describe(Tuning())}")
+                valid, "valid", f"base: {describe(Tuning())}")
     return 0
 
 
@@ -452,6 +493,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--semantic-weights", type=float, nargs="+", default=[0.8, 0.9, 1.0])
     p.add_argument("--feedback", nargs="+", default=["0:0", "5:1", "10:1", "10:2", "10:3"],
                    metavar="DOCS:WEIGHT", help="pseudo-relevance feedback settings")
+    p.add_argument("--compare", nargs="+", metavar="RECIPE",
+                   help="only print the finished recipes named (directories under --out, e.g. "
+                   "base default loss=listwise), each query's gain taken over the first")
     p.add_argument("--out", default=str(DEFAULT_OUT),
                    help="where the fold models and scores are kept")
     add_recipe_arguments(p)

@@ -95,3 +95,13 @@ def test_each_fold_trains_on_the_other_folds_and_a_second_run_reuses_them(
     assert "steps in" not in blended  # the trained fold models are blended, not trained again
     assert blended.count("moved 0.50 back toward the base") == 2
     assert len(list((tmp_path / "cv").glob("*base_share=0.5/fold-*/model.safetensors"))) == 2
+
+    recipes = parse([*made_up(tmp_path), "--compare", "base", "learning_rate=0.0001",
+                     "learning_rate=0.0001,base_share=0.5"])
+    assert run(recipes, "all-MiniLM-L6-v2", tmp_path / "cache") == 0
+    table = capsys.readouterr().out.split("recipes cross-validated")[1]
+    assert "  base " in table and "  learning_rate=0.0001,base_share=0.5 " in table
+    assert "(gain: per query, over base)" in table
+    missing = parse([*made_up(tmp_path), "--compare", "base", "epochs=9"])
+    assert run(missing, "all-MiniLM-L6-v2", tmp_path / "cache") == 2
+    assert "recipe epochs=9: fold 1 has not been scored" in capsys.readouterr().err
