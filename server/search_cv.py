@@ -234,12 +234,14 @@ def recipe_label(recipe: Recipe) -> str:
 
 
 def holds_model(directory: Path, recipe: Recipe, fold: Fold) -> bool:
-    """Whether the directory holds a model of this recipe trained on this fold's queries."""
+    """Whether the directory holds a model of this recipe trained on this fold's queries (a
+    knob the record predates had its default value)."""
     try:
         record = json.loads((directory / "training.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        recorded = Recipe(**record["recipe"])
+    except (OSError, ValueError, KeyError, TypeError):
         return False
-    return bool(record.get("recipe") == asdict(recipe) and record.get("fit") == list(fold.fit))
+    return recorded == recipe and record.get("fit") == list(fold.fit)
 
 
 def fold_model(fold: Fold, recipe: Recipe, rated: Sequence[Rated], texts: Mapping[str, str],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from server.search_bench import Query, read_all_ratings
 from server.search_cv import (
     Fold,
     assign_folds,
+    holds_model,
     knob_grid,
     nested_choice,
     paired_gain,
@@ -156,3 +158,16 @@ def test_knob_grid_starts_with_the_shipped_tuning_and_has_no_duplicates() -> Non
 def test_recipe_label_names_only_what_differs_from_the_default() -> None:
     assert recipe_label(Recipe()) == "default"
     assert recipe_label(Recipe(epochs=2, loss="listwise")) == "epochs=2,loss=listwise"
+
+
+def test_a_kept_model_is_reused_only_for_its_recipe_and_queries(tmp_path: Path) -> None:
+    fold = Fold(1, ("a",), ("b", "c"))
+    record = {"recipe": {"epochs": 2, "seed": 0}, "fit": ["b", "c"]}  # an older, shorter record
+    (tmp_path / "training.json").write_text(json.dumps(record), encoding="utf-8")
+    assert holds_model(tmp_path, Recipe(epochs=2), fold)
+    assert not holds_model(tmp_path, Recipe(epochs=1), fold)
+    assert not holds_model(tmp_path, Recipe(epochs=2), Fold(1, ("b",), ("a", "c")))
+    assert not holds_model(tmp_path / "missing", Recipe(epochs=2), fold)
+    (tmp_path / "training.json").write_text(json.dumps({"recipe": {"no-such-knob": 1}}),
+                                            encoding="utf-8")
+    assert not holds_model(tmp_path, Recipe(), fold)
