@@ -86,6 +86,14 @@ def search_train(args: argparse.Namespace) -> int:
     return run(args, settings.model, settings.cache_dir)
 
 
+def search_cv(args: argparse.Namespace) -> int:
+    """Cross-validate the fine-tuned search over queries (see server/search_cv.py)."""
+    from server.search_cv import run
+
+    settings = Settings.from_env()
+    return run(args, settings.model, settings.cache_dir)
+
+
 def search_train_reranker(args: argparse.Namespace) -> int:
     """Train the search re-ranker (a cross-encoder) on train ratings (server/rerank_train.py)."""
     from server.rerank_train import run
@@ -132,6 +140,13 @@ def parser() -> argparse.ArgumentParser:
 
     add_search_train_arguments(p)
     p.set_defaults(handler=search_train)
+
+    p = commands.add_parser("search-cv",
+                            help="cross-validate fine-tuned search over train and valid queries")
+    from server.search_cv import add_arguments as add_search_cv_arguments
+
+    add_search_cv_arguments(p)
+    p.set_defaults(handler=search_cv)
 
     p = commands.add_parser("search-train-reranker",
                             help="train the search re-ranker, a cross-encoder (train split)")

@@ -79,11 +79,13 @@ class MemoReranker:
 
 @dataclass(frozen=True)
 class Query:
-    """A benchmark query."""
+    """A benchmark query, with the metadata that groups it with its siblings."""
 
     id: str
     text: str
     split: str
+    category: str = ""
+    parent: str = ""  # the query it was derived from, if any (ACORD's parent_query_id)
 
 
 @dataclass(frozen=True)
@@ -96,13 +98,15 @@ class Figures:
 
 
 def read_queries(path: Path) -> list[Query]:
-    """queries.jsonl: {"_id", "text", "metadata": {"split"}}."""
+    """queries.jsonl: {"_id", "text", "metadata": {"split", "category", "parent_query_id"}}."""
     queries = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             record = json.loads(line)
-            split = (record.get("metadata") or {}).get("split", "")
-            queries.append(Query(record["_id"], record["text"], split))
+            metadata = record.get("metadata") or {}
+            queries.append(Query(record["_id"], record["text"], metadata.get("split", ""),
+                                 metadata.get("category") or "",
+                                 metadata.get("parent_query_id") or ""))
     return queries
 
 
@@ -116,6 +120,18 @@ def read_ratings(path: Path) -> Ratings:
             if len(row) >= 3:
                 ratings.setdefault(row[0], {})[row[1]] = int(row[2])
     return ratings
+
+
+def read_all_ratings(paths: Sequence[Path]) -> Ratings:
+    """The ratings of several qrels files (e.g. train and valid); a query in two stops."""
+    merged: Ratings = {}
+    for path in paths:
+        ratings = read_ratings(path)
+        twice = merged.keys() & ratings.keys()
+        if twice:
+            raise ValueError(f"{len(twice)} queries are rated in more than one qrels file")
+        merged |= ratings
+    return merged
 
 
 def ndcg(ranked: Sequence[int], rated: Sequence[int], k: int) -> float:
@@ -135,8 +151,21 @@ def precision(ranked: Sequence[int], stars: int, k: int = 5) -> float:
 def evaluate(rank: Ranker | Pooled, queries: Sequence[Query], ratings: Ratings,
              ids: Sequence[str], full_corpus: bool) -> Figures:
     """Mean metrics of one ranker over the queries that have ratings."""
+    return mean_figures(list(judge(rank, queries, ratings, ids, full_corpus).values()))
+
+
+def mean_figures(judged: Sequence[Figures]) -> Figures:
+    """The mean of per-query figures."""
+    return Figures(float(np.mean([f.ndcg5 for f in judged])),
+                   float(np.mean([f.ndcg10 for f in judged])),
+                   {s: float(np.mean([f.precision5[s] for f in judged])) for s in STARS})
+
+
+def judge(rank: Ranker | Pooled, queries: Sequence[Query], ratings: Ratings,
+          ids: Sequence[str], full_corpus: bool) -> dict[str, Figures]:
+    """Each rated query's metrics under one ranker (in percent), by query id."""
     row_of = {d: i for i, d in enumerate(ids)}
-    n5, n10, p5 = [], [], {s: [] for s in STARS}  # type: ignore[var-annotated]
+    judged = {}
     for number, query in enumerate(queries):
         known = ratings.get(query.id)
         if not known:
@@ -149,12 +178,10 @@ def evaluate(rank: Ranker | Pooled, queries: Sequence[Query], ratings: Ratings,
                   else rank(number, query.text))
         order = rows[np.argsort(-scores[rows], kind="stable")][:10]
         ranked = [known.get(ids[r], 0) for r in order]
-        n5.append(ndcg(ranked, list(known.values()), 5))
-        n10.append(ndcg(ranked, list(known.values()), 10))
-        for stars in STARS:
-            p5[stars].append(precision(ranked, stars))
-    return Figures(100 * float(np.mean(n5)), 100 * float(np.mean(n10)),
-                   {s: 100 * float(np.mean(v)) for s, v in p5.items()})
+        judged[query.id] = Figures(100 * ndcg(ranked, list(known.values()), 5),
+                                   100 * ndcg(ranked, list(known.values()), 10),
+                                   {s: 100 * precision(ranked, s) for s in STARS})
+    return judged
 
 
 def _row(name: str, figures: Figures) -> str:
@@ -339,6 +366,7 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
         rankers |= bench.sweep(tuning, args.sweep_windows, args.sweep_weights, feedback)
     print(f"corpus: {len(documents)} clauses, {len(queries)} queries, "
           f"indexed in {time.perf_counter() - started:.0f} s")
+    trained = trained_queries(Path(args.model)) if args.model else set()
     for path in args.qrels:
         ratings = read_ratings(Path(path))
         split = Path(path).stem
@@ -349,10 +377,14 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
             split += f", the {args.held_out} queries held out of training"
         chosen = [q for q in queries if q.id in ratings]
         rated_counts = [len(ratings[q.id]) for q in chosen]
+        seen = sum(q.id in trained for q in chosen)
         for full in (False, True):
             scope = ("full corpus, unrated = 0" if full
                      else f"rated clauses per query, mean {statistics.mean(rated_counts):.0f}")
             print(f"\n{split}: {len(chosen)} queries, {scope}")
+            if seen:
+                print(f"  (fine-tuned rows in-sample: the model trained on {seen} of these "
+                      f"{len(chosen)} queries; search-cv gives the held-out estimate)")
             print(HEADER)
             for name, rank in rankers.items():
                 print(_row(name, evaluate(_by_query(rank, queries, chosen), chosen, ratings,
@@ -368,6 +400,15 @@ def run(args: argparse.Namespace, embedder: Embedder, cache: VectorCache | None,
             print_latency(index, queries, args.latency_rounds,
                           f"base model + re-ranker top {depth}")
     return 0
+
+
+def trained_queries(model_dir: Path) -> set[str]:
+    """The queries a fine-tuned model was trained on, from its training.json (if recorded)."""
+    try:
+        record = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return set(record.get("trained_queries", []))
 
 
 def print_latency(index: SearchIndex, queries: Sequence[Query], rounds: int,

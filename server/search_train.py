@@ -5,17 +5,21 @@ seeded generator, and a `training.json` beside the model with the recipe, the da
 the library versions and the time taken. The model is written outside the repository
 (default `.cache/search-model`, git-ignored); weights are never committed.
 
-Data (from the qrels of the train split only; a query of any `--exclude` qrels file, such as
-valid, stops the run): each clause rated 3 stars or more for a query (rating >= 2) is a positive,
-paired with a hard negative: a clause lawyers rated 0 for the same query, drawn from the ones the
-base model ranks highest. A long clause is read as search reads it, in windows of the model's
-length; a pair uses the clause's window closest to the query under the base model, because
-search scores a clause by its best window (max-pooling).
+Data (from the `--qrels` given: train, or train and valid for the final model; a query of any
+`--exclude` qrels file stops the run): each clause rated 3 stars or more for a query (rating
+>= 2) is a positive, paired with a hard negative: a clause lawyers rated 0 for the same query,
+drawn from the ones the base model ranks highest. A long clause is read as search reads it,
+in windows of the model's length; a pair uses the clause's window closest to the query under
+the base model, because search scores a clause by its best window (max-pooling).
 
 Loss: in-batch contrastive (InfoNCE, as MultipleNegativesRankingLoss) over each batch's
 positives and hard negatives, with one change that matters on ACORD, whose queries share
 clauses: a clause rated for a query (any rating above 0) is never used as that query's in-batch
-negative. A batch never holds the same query or clause twice.
+negative. A batch never holds the same query or clause twice. Or (`--loss listwise`) one query
+per step: its clauses rated above 0 and hard 0-rated ones, scored against ListNet targets
+proportional to the ratings (the graded 0..4 scale, as NDCG's linear gains weigh it).
+
+Which recipe: `python -m server search-cv` (server/search_cv.py) cross-validates any of them.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from server.search_bench import Query, Ratings, read_queries, read_ratings
+from server.search_bench import Query, Ratings, read_all_ratings, read_queries, read_ratings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -60,6 +64,9 @@ class Recipe:
     max_tokens: int = 256  # model tokens per text (MiniLM's window)
     scale: float = 20.0  # cosine -> logit, as MultipleNegativesRankingLoss
     seed: int = 0
+    loss: str = "contrastive"  # or "listwise": one query's graded list per step
+    list_size: int = 32  # clauses per query in a listwise step
+    base_share: float = 0.0  # after training, weights moved back this far toward the base
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +90,19 @@ class Example:
     positive: str
     negative_id: str
     negative: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A query with a list of its rated clause windows and their ratings (listwise loss)."""
+
+    query_id: str
+    query: str
+    passages: tuple[str, ...]
+    ratings: tuple[int, ...]
+
+
+LOSSES = ("contrastive", "listwise")
 
 
 class SplitLeak(ValueError):
@@ -126,6 +146,40 @@ def build_examples(rated: Sequence[Rated], queries: Mapping[str, str], recipe: R
             examples.append(Example(query_id, queries[query_id], positive.clause_id,
                                     positive.passage, negative.clause_id, negative.passage))
     return examples
+
+
+def build_listings(rated: Sequence[Rated], queries: Mapping[str, str], recipe: Recipe
+                   ) -> list[Listing]:
+    """Per query with a positive: its clauses rated above 0 (at most half the list, the best
+    rated first, ties drawn), then 0-rated ones drawn from the base model's top `hard_pool`."""
+    rng = random.Random(recipe.seed)
+    by_query: dict[str, list[Rated]] = {}
+    for pair in rated:
+        by_query.setdefault(pair.query_id, []).append(pair)
+    listings = []
+    for query_id in sorted(by_query):
+        pairs = sorted(by_query[query_id], key=lambda p: p.clause_id)
+        relevant = [p for p in pairs if p.rating > 0]
+        rng.shuffle(relevant)
+        relevant = sorted(relevant, key=lambda p: -p.rating)[:recipe.list_size // 2]
+        pool = sorted((p for p in pairs if p.rating == 0),
+                      key=lambda p: (-p.base_score, p.clause_id))[:recipe.hard_pool]
+        if not pool or not any(p.rating >= recipe.min_positive for p in relevant):
+            continue
+        zeros = rng.sample(pool, min(len(pool), recipe.list_size - len(relevant)))
+        chosen = relevant + zeros
+        listings.append(Listing(query_id, queries[query_id], tuple(p.passage for p in chosen),
+                                tuple(p.rating for p in chosen)))
+    return listings
+
+
+def listwise_loss(query: Tensor, documents: Tensor, ratings: Tensor, scale: float) -> Tensor:
+    """ListNet: the softmax of the query's scaled cosines against its ratings, normalised."""
+    from torch.nn import functional
+
+    scores = scale * documents @ query
+    wanted = ratings / ratings.sum()
+    return -(wanted * functional.log_softmax(scores, dim=0)).sum()
 
 
 def related_pairs(ratings: Ratings) -> frozenset[tuple[str, str]]:
@@ -221,9 +275,31 @@ def encode(model: SentenceTransformer, texts: Sequence[str]) -> Tensor:
     return functional.normalize(embedded, dim=-1)
 
 
+def train_listwise(model: SentenceTransformer, listings: Sequence[Listing], recipe: Recipe
+                   ) -> list[float]:
+    """Fine-tune the model in place, one query's list per step; the loss of each step."""
+    import torch
+
+    torch.manual_seed(recipe.seed)
+    rng = random.Random(recipe.seed)
+    plan: list[Listing] = []
+    for _ in range(recipe.epochs):
+        order = list(listings)
+        rng.shuffle(order)
+        plan += order
+
+    def step_loss(listing: Listing) -> Tensor:
+        query = encode(model, [listing.query])[0]
+        documents = encode(model, listing.passages)
+        ratings = torch.tensor(listing.ratings, dtype=documents.dtype)
+        return listwise_loss(query, documents, ratings, recipe.scale)
+
+    return optimise(model, plan, step_loss, recipe.learning_rate, recipe.warmup)
+
+
 def train(model: SentenceTransformer, examples: Sequence[Example],
           related: frozenset[tuple[str, str]], recipe: Recipe) -> list[float]:
-    """Fine-tune the model in place; returns the loss of each step."""
+    """Fine-tune the model in place (in-batch contrastive); returns the loss of each step."""
     import torch
 
     torch.manual_seed(recipe.seed)
@@ -265,6 +341,18 @@ def optimise(network: Module, plan: Sequence[B], step_loss: Callable[[B], Tensor
     return losses
 
 
+def blend(network: Module, base: Module, base_share: float) -> None:
+    """Move the fine-tuned weights back toward the base model's, in place (WiSE-FT): each
+    floating-point weight becomes (1 - share) x its own + share x the base model's."""
+    import torch
+
+    base_state = base.state_dict()
+    with torch.no_grad():
+        for name, tensor in network.state_dict().items():
+            if tensor.is_floating_point():
+                tensor.mul_(1 - base_share).add_(base_state[name], alpha=base_share)
+
+
 def learning_rate_factor(step: int, warmup: int, steps: int) -> float:
     """Linear warm-up, then linear decay to nearly 0 at the last step."""
     return min((step + 1) / warmup, (steps - step) / max(1, steps - warmup + 1))
@@ -297,7 +385,7 @@ def training_split(args: argparse.Namespace, seed: int
     """The queries, the training ratings (a held-out split's query stops the run), and those
     ratings divided into the ones to fit and the `--holdout` queries kept aside."""
     queries = read_queries(Path(args.queries))
-    ratings = training_ratings(read_ratings(Path(args.qrels)),
+    ratings = training_ratings(read_all_ratings([Path(p) for p in args.qrels]),
                                [read_ratings(Path(p)) for p in args.exclude])
     fit, held = hold_out(ratings, args.holdout, seed)
     return queries, ratings, fit, held
@@ -308,42 +396,76 @@ def write_record(out: Path, args: argparse.Namespace, base_model: str,
                  fit: Ratings, held: Ratings, seconds: Mapping[str, float]) -> None:
     """training.json beside the model: recipe, losses, data digests and versions."""
     record = {"recipe": recipe, "steps": len(losses), "losses": losses, **counts,
-              "queries": len(fit), "held_out_queries": sorted(held),
+              "queries": len(fit), "trained_queries": sorted(fit),
+              "held_out_queries": sorted(held),
               "seconds": {k: round(v, 1) for k, v in seconds.items()},
-              "threads": args.threads, "qrels_sha256": file_digest(Path(args.qrels)),
+              "threads": args.threads, "qrels_sha256": {
+                  Path(p).name: file_digest(Path(p)) for p in args.qrels},
               "corpus_sha256": file_digest(Path(args.corpus)), "base_model": base_model,
               "versions": versions(), "command": sys.argv[1:]}
     (out / "training.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+
+
+def recipe_from(args: argparse.Namespace) -> Recipe:
+    """The recipe the command line asks for."""
+    return Recipe(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
+                  learning_rate=args.learning_rate, hard_pool=args.hard_pool,
+                  max_tokens=args.max_tokens, loss=args.loss, list_size=args.list_size,
+                  base_share=args.base_share)
+
+
+def fine_tune(rated: Sequence[Rated], queries: Mapping[str, str], fit: Ratings, recipe: Recipe,
+              base_model: str) -> tuple[SentenceTransformer, list[float], int]:
+    """The base model fine-tuned on the fit queries' rated windows; its step losses and the
+    number of examples (listwise: of lists). Pairs of other queries in `rated` are ignored."""
+    from server.adapters.embedding import model_path
+
+    chosen = [r for r in rated if r.query_id in fit]
+    if recipe.loss == "listwise":
+        listings = build_listings(chosen, queries, recipe)
+        if not listings:
+            raise ValueError("no query has a positive and a 0-rated clause to list")
+        model = load_model(model_path(base_model), recipe.max_tokens)
+        losses, count = train_listwise(model, listings, recipe), len(listings)
+    else:
+        examples = build_examples(chosen, queries, recipe)
+        if len({e.query_id for e in examples}) < 2:
+            # a batch needs two queries, or there is nothing to contrast: no step would be taken
+            raise ValueError("examples of at least two queries are needed")
+        log.info("%d queries, %d examples", len(fit), len(examples))
+        model = load_model(model_path(base_model), recipe.max_tokens)
+        losses, count = train(model, examples, related_pairs(fit), recipe), len(examples)
+        if not losses:
+            raise ValueError("no batch of two queries without a shared clause could be formed")
+    if recipe.base_share:
+        blend(model, load_model(model_path(base_model), recipe.max_tokens), recipe.base_share)
+    return model, losses, count
 
 
 def run(args: argparse.Namespace, base_model: str, cache_dir: Path) -> int:
     """Build the data, train, save the model and its record; evaluate on a hold-out if asked."""
     import torch
 
-    from server.adapters.embedding import model_path
-
     torch.set_num_threads(args.threads)
-    recipe = Recipe(seed=args.seed, epochs=args.epochs, batch_size=args.batch_size,
-                    learning_rate=args.learning_rate, hard_pool=args.hard_pool,
-                    max_tokens=args.max_tokens)
-    queries, ratings, fit, held = training_split(args, recipe.seed)
+    recipe = recipe_from(args)
+    queries, _, fit, held = training_split(args, recipe.seed)
     started = time.perf_counter()
     rated = rated_windows(Path(args.corpus), queries, fit, base_model, cache_dir)
-    examples = build_examples(rated, {q.id: q.text for q in queries}, recipe)
     prepared = time.perf_counter() - started
-    print(f"{len(fit)} queries, {len(examples)} examples (prepared in {prepared:.0f} s)")
-    if len({e.query_id for e in examples}) < 2:
-        # a batch needs two queries, or there is nothing to contrast: no step would be taken
-        print("search-train: examples of at least two queries are needed", file=sys.stderr)
-        return 2
-    model = load_model(model_path(base_model), recipe.max_tokens)
+    print(f"{len(fit)} queries, {len(rated)} rated pairs (prepared in {prepared:.0f} s)")
     started = time.perf_counter()
-    losses = train(model, examples, related_pairs(ratings), recipe)
+    try:
+        model, losses, examples = fine_tune(rated, {q.id: q.text for q in queries}, fit, recipe,
+                                            base_model)
+    except ValueError as error:
+        print(f"search-train: {error}", file=sys.stderr)
+        return 2
     trained = time.perf_counter() - started
-    print(f"{len(losses)} steps in {trained:.0f} s; loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    print(f"{examples} examples, {len(losses)} steps in {trained:.0f} s; "
+          f"loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     out = Path(args.out)
     model.save(str(out), create_model_card=False)
-    write_record(out, args, base_model, asdict(recipe), losses, {"examples": len(examples)},
+    write_record(out, args, base_model, asdict(recipe), losses, {"examples": examples},
                  fit, held, {"prepare": prepared, "train": trained})
     print(f"model written to {out}")
     if held:
@@ -376,22 +498,35 @@ def add_training_data_arguments(p: argparse.ArgumentParser) -> None:
     """Where the training pairs come from, and the split whose queries must stay out."""
     p.add_argument("--corpus", required=True, help="BEIR corpus.jsonl (or its folder)")
     p.add_argument("--queries", required=True, help="BEIR queries.jsonl")
-    p.add_argument("--qrels", required=True, help="the train split's qrels TSV")
+    p.add_argument("--qrels", required=True, nargs="+",
+                   help="the qrels TSVs to train on (train; train and valid for the final model)")
     p.add_argument("--exclude", nargs="*", default=[], metavar="QRELS",
                    help="held-out qrels (e.g. valid): a query of theirs in --qrels stops the run")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The subcommand's options."""
+def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
+    """The recipe's knobs, and the threads it trains with."""
     defaults = Recipe()
-    add_training_data_arguments(p)
-    p.add_argument("--out", default=str(DEFAULT_OUT), help="model directory to write")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     p.add_argument("--hard-pool", type=int, default=defaults.hard_pool)
     p.add_argument("--max-tokens", type=int, default=defaults.max_tokens)
+    p.add_argument("--loss", choices=LOSSES, default=defaults.loss,
+                   help="contrastive: in-batch negatives; listwise: graded lists per query")
+    p.add_argument("--list-size", type=int, default=defaults.list_size,
+                   help="clauses per query in a listwise step")
+    p.add_argument("--base-share", type=float, default=defaults.base_share,
+                   help="after training, move the weights this far back toward the base model "
+                   "(0: not at all; 0.5: halfway)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (the machine is shared)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The subcommand's options."""
+    add_training_data_arguments(p)
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="model directory to write")
+    add_recipe_arguments(p)
     p.add_argument("--holdout", type=int, default=0,
                    help="train queries held out to compare base and fine-tuned (recipe choice)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (the machine is shared)")

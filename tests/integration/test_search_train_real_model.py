@@ -61,7 +61,7 @@ def test_one_training_step_writes_a_model_search_can_load(
     record = json.loads((out / "training.json").read_text(encoding="utf-8"))
     assert record["steps"] == 1 and record["examples"] == 2
     assert record["versions"]["torch"] and record["versions"]["sentence-transformers"]
-    assert len(record["qrels_sha256"]) == 64
+    assert len(record["qrels_sha256"]["train.tsv"]) == 64
     tuned = SentenceTransformerEmbedder(str(out))
     # same file names and sizes as the base model, yet its own cache key
     assert tuned.name != real_embedder.name

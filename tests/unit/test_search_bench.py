@@ -130,6 +130,23 @@ def test_a_fine_tuned_model_adds_its_rows_beside_the_base_models(
     assert tuned.calls  # the tuned model embedded the corpus and queries itself
 
 
+def test_tables_of_queries_the_model_trained_on_say_they_are_in_sample(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "training.json").write_text(json.dumps({"trained_queries": ["payment"]}),
+                                         encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args([*made_up_benchmark(tmp_path), "--model", str(model),
+                              "--latency-rounds", "0"])
+    assert run(args, HashingEmbedder(), None, OtherHashingEmbedder()) == 0
+    out = capsys.readouterr().out
+    train, valid = out.split("\nvalid: ", 1)
+    assert "in-sample" not in train
+    assert valid.count("in-sample: the model trained on 1 of these 1 queries") == 2
+
+
 def test_sweep_prints_the_variants(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)

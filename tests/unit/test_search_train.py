@@ -14,10 +14,13 @@ from server.search_train import (
     Recipe,
     SplitLeak,
     batches,
+    blend,
     build_examples,
+    build_listings,
     contrastive_loss,
     hold_out,
     learning_rate_factor,
+    listwise_loss,
     negatives_mask,
     related_pairs,
     training_ratings,
@@ -147,3 +150,51 @@ def test_learning_rate_warms_up_then_decays() -> None:
     assert all(a >= b for a, b in zip(factors[1:], factors[2:], strict=False))
     assert factors[-1] > 0
     assert np.isclose(max(factors), 1.0)
+
+
+def test_a_listing_holds_a_querys_rated_clauses_then_its_hard_zeros() -> None:
+    listings = build_listings(rated(), QUERIES, Recipe(loss="listwise", list_size=4,
+                                                       hard_pool=1))
+    escrow = next(x for x in listings if x.query_id == "escrow")
+    assert escrow.query == QUERIES["escrow"]
+    # half the list for rated clauses, best first: the two-star one (rating 1) is left out
+    assert escrow.ratings == (4, 2, 0)
+    assert escrow.passages[2] == "The custodian's fees are paid by the buyer."  # the hard zero
+    cap = next(x for x in listings if x.query_id == "cap")
+    assert cap.ratings == (3, 0)
+
+
+def test_a_listing_keeps_near_misses_when_there_is_room_and_needs_a_positive() -> None:
+    listings = build_listings(rated(), QUERIES, Recipe(loss="listwise", list_size=8))
+    escrow = next(x for x in listings if x.query_id == "escrow")
+    assert escrow.ratings == (4, 2, 1, 0, 0)
+    near_misses_only = [Rated("cap", "c-near", 1, "Damages are discussed.", 0.9),
+                        Rated("cap", "c-zero", 0, "Fees are due.", 0.5)]
+    assert build_listings(near_misses_only, QUERIES, Recipe(loss="listwise")) == []
+
+
+def test_listwise_loss_is_lowest_when_scores_follow_the_ratings() -> None:
+    query = torch.tensor([1.0, 0.0])
+    ratings = torch.tensor([4.0, 2.0, 0.0])
+    ordered = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])  # cosines 1, 0.8, 0
+    reversed_ = ordered.flip(0)
+    good = listwise_loss(query, ordered, ratings, scale=20.0)
+    bad = listwise_loss(query, reversed_, ratings, scale=20.0)
+    assert float(good) < float(bad)
+    # the target is the ratings normalised: the best-rated clause gets two thirds of the mass
+    scores = 20.0 * ordered @ query
+    expected = -(ratings / 6 * torch.log_softmax(scores, dim=0)).sum()
+    assert float(good) == pytest.approx(float(expected))
+
+
+def test_blend_moves_each_weight_back_toward_the_base_by_the_share() -> None:
+    tuned, base = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        tuned.weight.fill_(1.0)
+        tuned.bias.fill_(4.0)
+        base.weight.fill_(3.0)
+        base.bias.fill_(0.0)
+    blend(tuned, base, 0.25)
+    assert torch.allclose(tuned.weight, torch.full((2, 2), 1.5))  # 0.75 x 1 + 0.25 x 3
+    assert torch.allclose(tuned.bias, torch.full((2,), 3.0))
+    assert torch.allclose(base.weight, torch.full((2, 2), 3.0))  # the base is left alone
