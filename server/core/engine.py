@@ -161,6 +161,19 @@ class Classifiers:
         return np.asarray(mixed[0], dtype=np.float32)
 
 
+def _side_kind_rows(index: BankIndex) -> tuple[dict[tuple[Perspective, Kind], NDArray[np.intp]],
+                                                 ...]:
+    """Per topic, the bank rows of each side and kind, whose nearest each reading names."""
+    per_topic = []
+    for rows in index.topic_rows:
+        groups: dict[tuple[Perspective, Kind], list[int]] = {}
+        for r in rows.tolist():
+            position = index.positions[r]
+            groups.setdefault((position.perspective, position.kind), []).append(r)
+        per_topic.append({key: np.asarray(group, dtype=np.intp) for key, group in groups.items()})
+    return tuple(per_topic)
+
+
 class SuggestionEngine:
     """Answers 'what does the playbook say about this paragraph, for this side?'."""
 
@@ -173,6 +186,7 @@ class SuggestionEngine:
         self.tuning = tuning or Tuning()
         self.index = index or BankIndex.build(bank, embedder, cache, background)
         self.classifiers = classifiers or Classifiers.fit(self.index, self.tuning)
+        self.side_kind_rows = _side_kind_rows(self.index)
         self.memo = EmbeddingMemo(embedder)
 
     def with_tuning(self, tuning: Tuning) -> SuggestionEngine:
@@ -258,9 +272,8 @@ class SuggestionEngine:
     def _reading(self, unit: str, vector: Vectors, similarity: NDArray[np.float32],
                  unit_cues: NDArray[np.float32], t: int, score: float) -> UnitReading:
         rows = self.index.topic_rows[t]
-        order = rows[np.argsort(-similarity[rows])]
-        known = self._known_stance(vector, unit, unit_cues, order[0],
-                                   float(similarity[order[0]]), t)
+        best = int(rows[np.argmax(similarity[rows])])
+        known = self._known_stance(vector, unit, unit_cues, best, float(similarity[best]), t)
         leaning = 0
         if known is not None:
             # The playbook's own words (a redline just applied, a fallback inserted) read as
@@ -274,10 +287,8 @@ class SuggestionEngine:
             leaning = lean(unit) if self.tuning.drafting_side else 0
             scores = self._with_drafting(scores, leaning)
         probabilities = tuple(float(p) for p in scores)
-        nearest: dict[tuple[Perspective, Kind], Position] = {}
-        for r in order:
-            position = self.index.positions[r]
-            nearest.setdefault((position.perspective, position.kind), position)
+        nearest = {key: self.index.positions[int(group[np.argmax(similarity[group])])]
+                   for key, group in self.side_kind_rows[t].items()}
         return UnitReading(unit, score, probabilities, nearest, leaning)
 
     def _with_drafting(self, scores: NDArray[np.float32], leaning: int) -> NDArray[np.float32]:
