@@ -63,8 +63,7 @@ def stance_of(perspective: Perspective, kind: Kind) -> Stance:
     if kind is Kind.FALLBACK:
         return Stance.NEUTRAL
     favours_self = kind is Kind.PREFERRED
-    side = perspective if favours_self else perspective.other
-    return Stance.CUSTOMER if side is Perspective.CUSTOMER else Stance.VENDOR
+    return favouring(perspective if favours_self else perspective.other)
 
 
 def favouring(perspective: Perspective) -> Stance:
