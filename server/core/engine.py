@@ -91,6 +91,7 @@ class UnitReading:
     stance_scores: tuple[float, ...]  # in STANCES order: neutral calibrated, drafting read
     nearest: dict[tuple[Perspective, Kind], Position]  # closest position of each side and kind
     lean: int  # how its drafting leans (server/core/favour.py); 0 for the playbook's own words
+    playbook: bool = False  # repeats the playbook's own language, so its stance is certain
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,22 +237,40 @@ class SuggestionEngine:
         on_topic = self._on_topic(similarity, vectors)
         probabilities = self.classifiers.topic.probabilities(topic_features(vectors))
         raises = _topics_raised(probabilities[:, :-1], self.tuning.second_topic)  # last: "none"
+        raised = on_topic[:, None] & raises
         cue_rows = cue_matrix(list(unit_texts))
+        aside = self._lean_aside(unit_texts, raised)
         findings = []
         for t, topic in enumerate(self.index.topic_ids):
-            chosen = np.flatnonzero(on_topic & raises[:, t])
+            chosen = np.flatnonzero(raised[:, t])
             if chosen.size == 0:
                 continue
             readings = tuple(
                 self._reading(unit_texts[u], vectors[u], similarity[u], cue_rows[u], t,
                               float(probabilities[u, t]))
                 for u in chosen.tolist())
-            # Read together, the units' terms can lean where each alone is balanced or silent.
+            # Read together, the units' terms can lean where each alone is balanced or silent;
+            # where they are all silent, the paragraph's other sentences may still speak.
+            leaning = sum(r.lean for r in readings)
+            if leaning == 0 and not any(r.playbook for r in readings):
+                leaning = aside
             scores = self._with_drafting(np.mean([r.stance_scores for r in readings], axis=0),
-                                         sum(r.lean for r in readings))
+                                         leaning)
             findings.append(Finding(topic, max(r.score for r in readings), readings,
                                     tuple(float(p) for p in scores)))
         return sorted(findings, key=lambda f: -f.score)
+
+    def _lean_aside(self, unit_texts: Sequence[str], raised: NDArray[np.bool_]) -> int:
+        """How the sentences that raise no topic lean, when the paragraph raises just one.
+
+        A paragraph about one issue states it across sentences ("All Deliverables are works
+        made for hire. Consultant hereby assigns to Client ..."), and the topic detector, rightly
+        strict, may find the issue in only one of them; the rest can still say whom the
+        paragraph favours where that one is silent.
+        """
+        if not self.tuning.drafting_side or np.count_nonzero(raised.any(axis=0)) != 1:
+            return 0
+        return sum(lean(unit_texts[u]) for u in np.flatnonzero(~raised.any(axis=1)).tolist())
 
     def _on_topic(self, similarity: NDArray[np.float32], vectors: Vectors
                   ) -> NDArray[np.bool_]:
@@ -289,7 +308,7 @@ class SuggestionEngine:
         probabilities = tuple(float(p) for p in scores)
         nearest = {key: self.index.positions[int(group[np.argmax(similarity[group])])]
                    for key, group in self.side_kind_rows[t].items()}
-        return UnitReading(unit, score, probabilities, nearest, leaning)
+        return UnitReading(unit, score, probabilities, nearest, leaning, known is not None)
 
     def _with_drafting(self, scores: NDArray[np.float32], leaning: int) -> NDArray[np.float32]:
         """Stance scores read with the drafting's lean.

@@ -42,6 +42,12 @@ _BETWEEN = (r"(?:\s*,[^,]{0,60},\s+|(?:\s+(?:and\s+its\s+(?!Vendor|Customer)\w+(
 _SUBJECT = (r"(?=(?-i:Vendor|Customer))(?<!\bby\s)(?<!\bto\s)(?<!\bof\s)(?<!\bfrom\s)(?<!\bwith\s)"
             rf"\b{_PARTY}{_BETWEEN}")
 _MODAL = r"(?:shall|will|must|should)"
+_BE = r"(?:is|are|shall\s+be|will\s+be)"
+# "We do not sell your data" restrains; "Vendor does not monitor for drift" only says what is
+# not done for the other side. In the present tense only what is done with data or rights reads
+# as a restraint.
+_HANDLE = (r"(?:use|sell|share|train|retain|store|keep|disclose|transfer|collect|access|log|copy"
+           r"|own|claim|acquire|assert|send|rent|licen[cs]e|moneti[sz]e)\w*")
 # Within one sentence: no full stop or semicolon, except the dots of "14.1" or "e.g.".
 _IN = r"(?:[^.;]|\.(?=\w))"
 # "may use ... solely to operate the Services" restricts more than it grants.
@@ -53,9 +59,10 @@ _FIRM = (rf"(?!{_IN}{{0,100}}\b(?:reasonable\s+efforts|commercially\s+reasonable
          r"|as\s+it\s+(?:determines|considers|deems)))")
 
 RULES: tuple[tuple[str, str, Beneficiary], ...] = (
-    ("exemption", rf"{_SUBJECT}(?:{_MODAL}\s+|does\s+|do\s+|is\s+|are\s+)not\s+(?:be\s+)?"
+    ("exemption", rf"{_SUBJECT}(?:(?:{_MODAL}\s+|does\s+|do\s+|is\s+|are\s+)not\s+(?:be\s+)?"
                   r"(?:have\s+any\s+)?(?:be\s+)?(?:liable|responsible|obliged|obligated|required"
-                  r"|subject|bound)\b", Beneficiary.NAMED),
+                  r"|subject|bound)\b|(?:does|do)\s+not\s+(?:need\s+to|have\s+to"
+                  r"|accept\s+(?:any\s+)?(?:liability|responsibility)))", Beneficiary.NAMED),
     ("no-obligation", rf"{_SUBJECT}(?:{_MODAL}\s+)?(?:has|have|bears?|assumes?)\s+no\s+"
                       r"(?:[\w-]+\s+){0,2}?(?:liability|obligations?|responsibility|duty|duties)",
      Beneficiary.NAMED),
@@ -63,11 +70,11 @@ RULES: tuple[tuple[str, str, Beneficiary], ...] = (
                    r"|(?:does|do|shall|will)\s+not\s+(?:warrant|represent|guarantee))",
      Beneficiary.NAMED),
     ("cap", rf"\b{_PARTY}'s\s+(?:total\s+|aggregate\s+|entire\s+|cumulative\s+)*liability"
-            rf"{_IN}{{0,80}}(?:shall|will)\s+not\s+exceed", Beneficiary.NAMED),
-    ("capped", rf"\b{_PARTY}'s\s+(?:total\s+|aggregate\s+)*liability{_IN}{{0,120}}"
+            rf"{_IN}{{0,160}}(?:shall|will)\s+not\s+exceed", Beneficiary.NAMED),
+    ("capped", rf"\b{_PARTY}'s\s+(?:total\s+|aggregate\s+)*liability{_IN}{{0,200}}"
                r"(?:shall\s+be|is|are)\s+(?:hereby\s+)?(?:made\s+)?subject\s+to\s+(?:the|a|any)\b",
      Beneficiary.NAMED),
-    ("uncapped", rf"\b{_PARTY}'s\s+(?:total\s+|aggregate\s+)*liability{_IN}{{0,120}}"
+    ("uncapped", rf"\b{_PARTY}'s\s+(?:total\s+|aggregate\s+)*liability{_IN}{{0,200}}"
                  r"(?:unlimited|uncapped|not\s+(?:be\s+)?subject\s+to"
                  r"|(?:shall|will)\s+not\s+(?:be\s+)?(?:limited|capped))", Beneficiary.OTHER),
     ("cap-lifted", rf"\b{_PARTY}'s\s+limitations?\s+of\s+liability{_IN}{{0,40}}"
@@ -86,8 +93,11 @@ RULES: tuple[tuple[str, str, Beneficiary], ...] = (
     ("responsibility", rf"{_SUBJECT}(?:is|are|shall\s+be|will\s+be)\s+"
                        r"(?:solely\s+|fully\s+|exclusively\s+)?responsible"
                        r"(?:\s*,[^,]{0,40},)?\s+(?:for|to)\b", Beneficiary.OTHER),
-    ("prohibition", rf"{_SUBJECT}(?:(?:{_MODAL}|may|can)\s+(?:not|never)\b|cannot\b|can't"
-                    r"|won't|shan't)", Beneficiary.OTHER),
+    # "Customer will not be charged": a negated passive spares the party it names
+    ("spared", rf"{_SUBJECT}(?:{_MODAL}|may)\s+not\s+be\s+"
+               r"(?!permitted|allowed|entitled|authori[sz]ed)\w+ed\b", Beneficiary.NAMED),
+    ("prohibition", rf"{_SUBJECT}(?:(?:{_MODAL}|may|can)\s+(?:not|never)\b|cannot\b"
+                    rf"|(?:(?:does|do)\s+not|never)\s+{_HANDLE})", Beneficiary.OTHER),
     ("warranty", rf"{_SUBJECT}(?:represents\s+and\s+)?(?:warrants?|represents|guarantees)\b",
      Beneficiary.OTHER),
     ("indemnity", rf"{_SUBJECT}(?:shall|will)\s+(?:indemnify|defend|hold)", Beneficiary.OTHER),
@@ -97,7 +107,8 @@ RULES: tuple[tuple[str, str, Beneficiary], ...] = (
     ("vesting", rf"\b(?:vests?|vested)\s+(?:solely\s+|exclusively\s+)?in\s+{_PARTY}",
      Beneficiary.NAMED),
     ("owned-by", rf"\b(?:(?:owned|held)\s+(?:solely\s+|exclusively\s+)?by"
-                 rf"|belongs?\s+(?:solely\s+|exclusively\s+)?to)\s+{_PARTY}", Beneficiary.NAMED),
+                 r"|belongs?\s+(?:solely\s+|exclusively\s+)?to|property\s+of"
+                 rf"|works?\s+made\s+for\s+hire\s+(?:for|of|by))\s+{_PARTY}", Beneficiary.NAMED),
     # a passive with its agent: "shall not be retained by Provider" restricts Provider
     ("passive-prohibition", rf"\b(?:shall|will|must|may)\s+not\s+be\s+\w+\s+"
                             rf"(?:{_IN}{{0,40}}?\s)?by\s+{_PARTY}", Beneficiary.OTHER),
@@ -117,9 +128,9 @@ RULES: tuple[tuple[str, str, Beneficiary], ...] = (
     ("limited-grant", rf"\bgrants?\s+(?:to\s+)?{_PARTY}\s+(?:a|an)\b{_LIMITED}",
      Beneficiary.OTHER),
     ("grant", rf"\bgrants?\s+(?:to\s+)?{_PARTY}\s+(?:a|an)\b", Beneficiary.NAMED),
-    ("limited-permission", rf"{_SUBJECT}(?:may|is\s+(?:permitted|entitled|authori[sz]ed)\s+to)"
+    ("limited-permission", rf"{_SUBJECT}(?:may|{_BE}\s+(?:permitted|entitled|authori[sz]ed)\s+to)"
                            rf"{_LIMITED}", Beneficiary.OTHER),
-    ("permission", rf"{_SUBJECT}(?:may|can|is\s+(?:permitted|entitled|free|authori[sz]ed)\s+to"
+    ("permission", rf"{_SUBJECT}(?:may|can|{_BE}\s+(?:permitted|entitled|free|authori[sz]ed)\s+to"
                    r"|(?:reserves?|retains?)\s+the\s+right|shall\s+be\s+entitled"
                    r"|has\s+the\s+right)\b", Beneficiary.NAMED),
     # "shall be notified", "will be given": a passive says what is done for the party, not by it
@@ -138,6 +149,14 @@ _CAPITALS = ((re.compile(rf"\b(?:{'|'.join(a.upper() for a in VENDOR_ALIASES)}|V
              (re.compile(rf"\b(?:{'|'.join(a.upper() for a in CUSTOMER_ALIASES)}|CUSTOMER|YOU)\b"),
               "Customer"),
              (re.compile(r"\bYOUR\b"), "Customer's"))
+
+
+_CONTRACTIONS = ((re.compile(r"\b([Ww])on[’']t\b"), r"\1ill not"),
+                 (re.compile(r"\b([Cc])an[’']t\b"), r"\1annot"),
+                 (re.compile(r"\b([Ss])han[’']t\b"), r"\1hall not"),
+                 (re.compile(r"(\w)n[’']t\b"), r"\1 not"),
+                 (re.compile(r"\b(\w+)[’']ll\b"), r"\1 will"),
+                 (re.compile(r"\b([Ww]e|[Yy]ou|[Tt]hey)[’']re\b"), r"\1 are"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +201,10 @@ def favoured(leaning: int) -> Perspective | None:
 
 
 def _named_parties(text: str) -> str:
-    """The text with the parties called Vendor and Customer, capitals included."""
+    """The text with the parties called Vendor and Customer, capitals included, and
+    contractions written out ("we'll", "don't": online terms are written that way)."""
+    for pattern, spelt in _CONTRACTIONS:
+        text = pattern.sub(spelt, text)
     text = canonical_parties(text)
     for pattern, name in _CAPITALS:
         text = pattern.sub(name, text)

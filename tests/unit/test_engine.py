@@ -68,3 +68,27 @@ def test_the_bank_s_own_language_reads_as_its_position(engine: SuggestionEngine)
         finding = next(f for f in engine.findings(position.text) if f.topic == position.topic)
         certain = [1.0 if stance is position.stance else 0.0 for stance in Stance]
         assert all(list(r.stance_scores) == certain for r in finding.readings), position.id
+
+
+
+ASIDE = "Each invoice is the property of Client once issued."  # raises no topic, leans customer
+
+
+def test_sentences_that_raise_no_topic_speak_where_the_topic_s_own_are_silent(
+    engine: SuggestionEngine,
+) -> None:
+    silent = "Customer data may be used to train the provider's models."
+    [alone] = engine.findings(silent)
+    [with_aside] = engine.findings(f"{silent} {ASIDE}")
+    assert [r.unit for r in with_aside.readings] == [r.unit for r in alone.readings]
+    assert [r.lean for r in alone.readings] == [0]
+    customer = list(Stance).index(Stance.CUSTOMER)
+    assert with_aside.stance_scores[customer] > alone.stance_scores[customer]
+
+
+def test_an_aside_does_not_move_the_playbook_s_own_language(engine: SuggestionEngine) -> None:
+    grant = "The provider may use customer data to train its models."
+    [alone] = engine.findings(grant)
+    [with_aside] = engine.findings(f"{grant} {ASIDE}")
+    assert with_aside.stance is alone.stance is Stance.VENDOR
+    assert with_aside.stance_scores == alone.stance_scores

@@ -62,6 +62,19 @@ BANK = Path(__file__).resolve().parents[2] / "clause_bank"
     ("Licensee's sole and exclusive remedy for a faulty Output is a re-run.", VENDOR),
     ("Vendor is responsible, at its own cost, for meeting every AI law that applies.", CUSTOMER),
     ("YOU ARE SOLELY RESPONSIBLE FOR CHECKING OUTPUTS BEFORE RELYING ON THEM.", VENDOR),
+    ("Vendor's liability for any breach of its duties about Customer Data, including a use of "
+     "that data for training that Section 6.2 forbids, is subject to the cap in Section 14.2.",
+     VENDOR),
+    # online terms: contractions, and restraints stated in the present tense
+    ("We'll tell you before we switch the model behind a feature.", CUSTOMER),
+    ("We don't share your prompts with advertisers.", CUSTOMER),
+    ("You don't need to credit us when you publish an answer.", CUSTOMER),
+    ("You won't be charged for generations that fail.", CUSTOMER),
+    ("Vendor does not accept any liability for Outputs.", VENDOR),
+    # ownership stated as "the property of" or as a work made for hire
+    ("Usage statistics are the property of Supplier.", VENDOR),
+    ("Each report the tool drafts is a work made for hire for Client.", CUSTOMER),
+    ("Contractor shall be free to use generative tools in the work.", VENDOR),
 ])
 def test_the_drafting_favours_the_side_its_terms_protect(text: str, side: Perspective) -> None:
     assert favoured(lean(text)) is side
@@ -75,6 +88,8 @@ def test_the_drafting_favours_the_side_its_terms_protect(text: str, side: Perspe
     "Customer owns the Outputs but grants Vendor a licence to use them for any purpose.",
     # "customer" in lower case is a word, not the party
     "An output shown to another customer shall be reported within a day.",
+    # what a party does not do for the other restrains nothing (only data and rights do)
+    "Vendor does not monitor the models for drift.",
 ])
 def test_the_drafting_can_be_silent_or_balanced(text: str) -> None:
     assert favoured(lean(text)) is None
