@@ -151,12 +151,10 @@ _CAPITALS = ((re.compile(rf"\b(?:{'|'.join(a.upper() for a in VENDOR_ALIASES)}|V
              (re.compile(r"\bYOUR\b"), "Customer's"))
 
 
-_CONTRACTIONS = ((re.compile(r"\b([Ww])on[’']t\b"), r"\1ill not"),
-                 (re.compile(r"\b([Cc])an[’']t\b"), r"\1annot"),
-                 (re.compile(r"\b([Ss])han[’']t\b"), r"\1hall not"),
-                 (re.compile(r"(\w)n[’']t\b"), r"\1 not"),
-                 (re.compile(r"\b(\w+)[’']ll\b"), r"\1 will"),
-                 (re.compile(r"\b([Ww]e|[Yy]ou|[Tt]hey)[’']re\b"), r"\1 are"))
+_CONTRACTIONS = tuple((re.compile(pattern, re.IGNORECASE), spelt) for pattern, spelt in (
+    (r"\b(w)on[’']t\b", r"\1ill not"), (r"\b(c)an[’']t\b", r"\1annot"),
+    (r"\b(s)han[’']t\b", r"\1hall not"), (r"(\w)n[’']t\b", r"\1 not"),
+    (r"\b(\w+)[’']ll\b", r"\1 will"), (r"\b(we|you|they)[’']re\b", r"\1 are")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,8 @@ BANK = Path(__file__).resolve().parents[2] / "clause_bank"
     ("We don't share your prompts with advertisers.", CUSTOMER),
     ("You don't need to credit us when you publish an answer.", CUSTOMER),
     ("You won't be charged for generations that fail.", CUSTOMER),
+    ("WE WON'T SELL YOUR PROMPTS TO ANYONE.", CUSTOMER),
+    ("You can’t resell what the assistant writes.", VENDOR),
     ("Vendor does not accept any liability for Outputs.", VENDOR),
     # ownership stated as "the property of" or as a work made for hire
     ("Usage statistics are the property of Supplier.", VENDOR),
