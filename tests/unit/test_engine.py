@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -92,3 +94,17 @@ def test_an_aside_does_not_move_the_playbook_s_own_language(engine: SuggestionEn
     [with_aside] = engine.findings(f"{grant} {ASIDE}")
     assert with_aside.stance is alone.stance is Stance.VENDOR
     assert with_aside.stance_scores == alone.stance_scores
+
+
+def test_the_neighbours_vote_moves_mass_among_topics_only(engine: SuggestionEngine) -> None:
+    topic = engine.bank.topics[0]
+    text = next(p for p in engine.bank.positions() if p.topic == topic.id).exemplars[0]
+    vectors = engine.embedder.embed([text])
+    closeness = engine._closeness(vectors @ engine.index.vectors.T)
+    alone = engine.with_tuning(replace(engine.tuning, neighbour_vote=0.0))
+    plain = alone._topic_probabilities(vectors, closeness)
+    voted = engine._topic_probabilities(vectors, closeness)
+    t = engine.index.topic_ids.index(topic.id)
+    assert voted[0, -1] == pytest.approx(plain[0, -1])  # how likely "none" is: unchanged
+    assert voted[0].sum() == pytest.approx(1.0)
+    assert voted[0, t] > plain[0, t]  # its own exemplar's topic gains
