@@ -6,7 +6,8 @@ Method (chosen by measurement, see `make eval` and the notes in eval/README.md):
 - abstention: a unit is about a topic only if the mean cosine of its k nearest exemplars of
   some topic clears a threshold and beats its nearest off-topic sentence by a margin.
 - topic: a logistic regression over the embedding picks which topic (it separates neighbouring
-  topics better than nearest neighbours); a second topic it rates nearly as likely is raised too.
+  topics better than nearest neighbours), blended with a vote of each topic's nearest
+  exemplars; a second topic it rates nearly as likely is raised too.
 - stance: a per-topic logistic regression over the embedding and lexical cues (party,
   modality, negation, consent, carve-outs), averaged with one shared across topics (on the
   embedding minus its topic's centroid), says whether the unit takes a side; which side, where
