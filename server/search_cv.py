@@ -154,8 +154,7 @@ def assign_folds(groups: Sequence[tuple[str, ...]], category: Mapping[str, str],
         held[target] += group
         by_category[target][kind] += len(group)
     everyone = sorted(q for group in groups for q in group)
-    return [Fold(number, tuple(sorted(queries)),
-                 tuple(q for q in everyone if q not in set(queries)))
+    return [Fold(number, tuple(sorted(queries)), tuple(sorted(set(everyone) - set(queries))))
             for number, queries in enumerate(held, start=1)]
 
 
@@ -291,7 +290,8 @@ def fold_scores(fold: Fold, embedder: Embedder, documents: Sequence[Document],
                 known: Mapping[str, Vectors] | None = None) -> dict[str, Scored]:
     """The fold's queries scored with this embedder under each tuning. Scope "fold" indexes
     only the clauses rated for any of the fold's queries (about half the corpus to embed)."""
-    held = [q for q in queries if q.id in set(fold.held)]
+    scored_here = set(fold.held)
+    held = [q for q in queries if q.id in scored_here]
     if scope == "fold":
         documents = rated_documents(documents, fold.held, ratings)
     index = SearchIndex(documents, embedder, cache, tunings[0], known)

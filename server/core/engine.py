@@ -245,16 +245,20 @@ class SuggestionEngine:
         probabilities = self._topic_probabilities(vectors, closeness)
         raises = _topics_raised(probabilities[:, :-1], self.tuning.second_topic)  # last: "none"
         raised = on_topic[:, None] & raises
+        if not raised.any():  # off-topic paragraphs (most of a document) need no reading
+            return []
         cue_rows = cue_matrix(list(unit_texts))
-        aside = self._lean_aside(unit_texts, raised)
+        # Each unit's drafting is read once, whichever topics it raises.
+        leans = [lean(text) if self.tuning.drafting_side else 0 for text in unit_texts]
+        aside = _lean_aside(leans, raised)
         findings = []
         for t, topic in enumerate(self.index.topic_ids):
             chosen = np.flatnonzero(raised[:, t])
             if chosen.size == 0:
                 continue
             readings = tuple(
-                self._reading(unit_texts[u], vectors[u], similarity[u], cue_rows[u], t,
-                              float(probabilities[u, t]))
+                self._reading(unit_texts[u], vectors[u], similarity[u], cue_rows[u], leans[u],
+                              t, float(probabilities[u, t]))
                 for u in chosen.tolist())
             # Read together, the units' terms can lean where each alone is balanced or silent;
             # where they are all silent, the paragraph's other sentences may still speak.
@@ -266,18 +270,6 @@ class SuggestionEngine:
             findings.append(Finding(topic, max(r.score for r in readings), readings,
                                     tuple(float(p) for p in scores)))
         return sorted(findings, key=lambda f: -f.score)
-
-    def _lean_aside(self, unit_texts: Sequence[str], raised: NDArray[np.bool_]) -> int:
-        """How the sentences that raise no topic lean, when the paragraph raises just one.
-
-        A paragraph about one issue states it across sentences ("All Deliverables are works
-        made for hire. Consultant hereby assigns to Client ..."), and the topic detector, rightly
-        strict, may find the issue in only one of them; the rest can still say whom the
-        paragraph favours where that one is silent.
-        """
-        if not self.tuning.drafting_side or np.count_nonzero(raised.any(axis=0)) != 1:
-            return 0
-        return sum(lean(unit_texts[u]) for u in np.flatnonzero(~raised.any(axis=1)).tolist())
 
     def _closeness(self, similarity: NDArray[np.float32]) -> NDArray[np.float32]:
         """Each unit's mean cosine to each topic's k nearest exemplars (units x topics)."""
@@ -320,7 +312,8 @@ class SuggestionEngine:
         return on_topic
 
     def _reading(self, unit: str, vector: Vectors, similarity: NDArray[np.float32],
-                 unit_cues: NDArray[np.float32], t: int, score: float) -> UnitReading:
+                 unit_cues: NDArray[np.float32], unit_lean: int, t: int, score: float
+                 ) -> UnitReading:
         rows = self.index.topic_rows[t]
         best = int(rows[np.argmax(similarity[rows])])
         known = self._known_stance(vector, unit, unit_cues, best, float(similarity[best]), t)
@@ -334,7 +327,7 @@ class SuggestionEngine:
                                                     unit_cues * self.tuning.stance_cues,
                                                     self.tuning.shared_stance)
             scores[STANCES.index(Stance.NEUTRAL)] -= self.tuning.neutral_penalty
-            leaning = lean(unit) if self.tuning.drafting_side else 0
+            leaning = unit_lean
             scores = self._with_drafting(scores, leaning)
         probabilities = tuple(float(p) for p in scores)
         nearest = {key: self.index.positions[int(group[np.argmax(similarity[group])])]
@@ -408,6 +401,19 @@ class SuggestionEngine:
             fallbacks=fallbacks,
         )
 
+
+
+def _lean_aside(leans: Sequence[int], raised: NDArray[np.bool_]) -> int:
+    """How the units that raise no topic lean, when the paragraph raises just one.
+
+    A paragraph about one issue states it across sentences ("All Deliverables are works
+    made for hire. Consultant hereby assigns to Client ..."), and the topic detector, rightly
+    strict, may find the issue in only one of them; the rest can still say whom the
+    paragraph favours where that one is silent.
+    """
+    if np.count_nonzero(raised.any(axis=0)) != 1:
+        return 0
+    return sum(leans[u] for u in np.flatnonzero(~raised.any(axis=1)).tolist())
 
 
 def _topics_raised(probabilities: NDArray[np.float32], second: float) -> NDArray[np.bool_]:

@@ -32,14 +32,15 @@ class Beneficiary(Enum):
     OTHER = "other"
 
 
-_PARTY = r"(?P<party>(?-i:Vendor|Customer))"
+_NAMES = "Vendor|Customer"  # the parties as canonical_parties names them
+_PARTY = rf"(?P<party>(?-i:{_NAMES}))"
 # Between a party and its verb: "and its Affiliates", a parenthesis, an adverb, or one clause
 # set off by commas ("Vendor, at its own cost, shall ..."); never another party.
-_BETWEEN = (r"(?:\s*,[^,]{0,60},\s+|(?:\s+(?:and\s+its\s+(?!Vendor|Customer)\w+(?:\s+\w+s)?"
+_BETWEEN = (rf"(?:\s*,[^,]{{0,60}},\s+|(?:\s+(?:and\s+its\s+(?!{_NAMES})\w+(?:\s+\w+s)?"
             r"|\([^)]{0,40}\)|\w+ly|hereby|also|further),?){0,3}?\s+)")
 # A party after a preposition ("disclosed by Client shall ...") is not the subject. The
 # lookahead first: most positions fail it at once, before the five lookbehinds run.
-_SUBJECT = (r"(?=(?-i:Vendor|Customer))(?<!\bby\s)(?<!\bto\s)(?<!\bof\s)(?<!\bfrom\s)(?<!\bwith\s)"
+_SUBJECT = (rf"(?=(?-i:{_NAMES}))(?<!\bby\s)(?<!\bto\s)(?<!\bof\s)(?<!\bfrom\s)(?<!\bwith\s)"
             rf"\b{_PARTY}{_BETWEEN}")
 _MODAL = r"(?:shall|will|must|should)"
 _BE = r"(?:is|are|shall\s+be|will\s+be)"
@@ -90,7 +91,7 @@ RULES: tuple[tuple[str, str, Beneficiary], ...] = (
     ("sole-remedy", rf"\b{_PARTY}'s\s+sole\s+(?:and\s+exclusive\s+)?remed", Beneficiary.OTHER),
     ("no-right", rf"{_SUBJECT}(?:{_MODAL}\s+)?(?:has|have)\s+no\s+right", Beneficiary.OTHER),
     ("waiver", rf"{_SUBJECT}(?:irrevocably\s+)?waives?\b", Beneficiary.OTHER),
-    ("responsibility", rf"{_SUBJECT}(?:is|are|shall\s+be|will\s+be)\s+"
+    ("responsibility", rf"{_SUBJECT}{_BE}\s+"
                        r"(?:solely\s+|fully\s+|exclusively\s+)?responsible"
                        r"(?:\s*,[^,]{0,40},)?\s+(?:for|to)\b", Beneficiary.OTHER),
     # "Customer will not be charged": a negated passive spares the party it names
