@@ -54,14 +54,18 @@ class Tuning:
 
     topic_k: int = 3
     topic_threshold: float = 0.45
-    background_margin: float = 0.10
+    # How much nearer a topic must be than the nearest off-topic sentence: 0.10 with the first 91
+    # of them; with 253, each vetoes more, and 0.075 maximised top-1 minus false alarms on the
+    # tune half (held: 89.6% top-1, 2.9% false alarms; 0.10: 86.0%, 1.9%).
+    background_margin: float = 0.075
     topic_l2: float = 0.01
     stance_l2: float = 0.01
     stance_cues: bool = True  # off only to measure what the cues buy
     # The bank has more neutral (fallback) exemplars, and conditional prohibitions read like
     # them; lowering neutral by this much was chosen on the tune half, confirmed on held
-    # (0.3 with the topic models alone, 0.4 once the shared model joined them).
-    neutral_penalty: float = 0.4
+    # (0.3 with the topic models alone, 0.4 once the shared model joined them, 0.5 once the bank
+    # had twelve exemplars a position: one-sided +1.1 points on tune, +1.0 on held).
+    neutral_penalty: float = 0.5
     # One sentence can turn on two issues ("Provider shall ensure its AI subprocessors do not
     # train on Client Data"): a second topic the classifier rates at least this high is raised too.
     second_topic: float = 0.3

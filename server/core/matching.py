@@ -26,7 +26,7 @@ from server.core.redline import read_sentences
 from server.core.topics import Stance
 
 MIN_UNIT_WORDS = 8
-EMBEDDING_INPUT_VERSION = "sentences-3"  # bump when what is embedded changes
+EMBEDDING_INPUT_VERSION = "sentences-4"  # bump when what is embedded changes
 
 
 class VectorCache(Protocol):
@@ -136,11 +136,14 @@ def _cache_key(model: str, texts: Sequence[str]) -> str:
 
 
 # What contracts call the parties besides Vendor and Customer (longest first: "Service Provider").
+# Data processing terms call them Processor and Controller, law firms' engagement terms the
+# Firm, public-sector contracts the Authority ("the Authority", not a "Supervisory Authority").
 VENDOR_ALIASES = ("Service Provider", "Provider", "Supplier", "Licensor", "Contractor",
-                  "Consultant", "Company")
-CUSTOMER_ALIASES = ("Client", "Licensee", "Subscriber", "Buyer")
-_VENDOR_NAMES = re.compile(rf"\b(?:{'|'.join(VENDOR_ALIASES)})(?=\b)")
-_CUSTOMER_NAMES = re.compile(rf"\b(?:{'|'.join(CUSTOMER_ALIASES)})(?=\b)")
+                  "Consultant", "Company", "Seller", "Processor", "Firm")
+CUSTOMER_ALIASES = ("Client", "Licensee", "Subscriber", "Buyer", "Controller")
+_VENDOR_NAMES = re.compile(rf"(?<!-)\b(?:{'|'.join(VENDOR_ALIASES)})(?=\b)")
+_CUSTOMER_NAMES = re.compile(
+    rf"(?<!-)\b(?:{'|'.join(CUSTOMER_ALIASES)}|(?<=[Tt]he )Authority)(?=\b)")
 _PRONOUNS = [(re.compile(r"\b(?:[Ww]e|us)\b"), "Vendor"), (re.compile(r"\b[Oo]ur\b"), "Vendor's"),
              (re.compile(r"\b[Yy]ou\b"), "Customer"), (re.compile(r"\b[Yy]our\b"), "Customer's")]
 

@@ -40,6 +40,28 @@ def test_parties_are_named_canonically_before_embedding() -> None:
         "Vendor may use Customer inputs.")
 
 
+@pytest.mark.parametrize(("drafted", "read"), [
+    ("Processor shall not use Controller Personal Data to train any model.",
+     "Vendor shall not use Customer Personal Data to train any model."),
+    ("The Authority may audit the Contractor's AI systems.",
+     "The Customer may audit the Vendor's AI systems."),
+    ("The Firm shall not use generative AI on Client matters.",
+     "The Vendor shall not use generative AI on Customer matters."),
+    ("Seller warrants the Outputs.", "Vendor warrants the Outputs."),
+])
+def test_dpa_public_sector_and_law_firm_parties_are_named_canonically(drafted: str,
+                                                                       read: str) -> None:
+    assert canonical_parties(drafted) == read
+
+
+@pytest.mark.parametrize("kept", [
+    "the Supervisory Authority may ask for the records",
+    "each Sub-Processor is bound in writing",
+])
+def test_names_that_are_not_the_parties_are_kept(kept: str) -> None:
+    assert canonical_parties(kept) == kept
+
+
 @pytest.mark.parametrize("claim", [
     "owns all Outputs", "retains all right, title and interest in Outputs",
     "reserves all rights in and to Outputs"])
