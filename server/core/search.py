@@ -45,9 +45,12 @@ from server.core.matching import VectorCache
 Scores = NDArray[np.float32]
 
 # Words by which a lawyer names a kind of playbook position (after `terms` stemming), and how
-# far naming one lifts positions of that kind: one standard deviation of the fused score.
+# far naming one lifts positions of that kind: two standard deviations of the fused score, so
+# the kind named comes first unless another kind matches the rest of the query far better
+# (with twelve exemplars a position, one deviation let the customer's unacceptable "opt-out
+# default" ahead of a fallback for "a fallback on training with opt-out").
 KIND_WORDS = {"fallback": "fallback", "preferred": "preferred", "unacceptable": "unacceptable"}
-KIND_LIFT = 1.0
+KIND_LIFT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
