@@ -68,3 +68,8 @@ def test_names_that_are_not_the_parties_are_kept(kept: str) -> None:
 def test_who_owns_is_a_cue_however_it_is_said(claim: str) -> None:
     assert "ownership_vendor" in shown(f"Company {claim}.")
     assert "ownership_customer" in shown(f"Subscriber {claim}.")
+
+
+def test_cues_read_capitals_as_lower_case() -> None:
+    assert shown("VENDOR SHALL NOT TRAIN ON CUSTOMER DATA.") == shown(
+        "Vendor shall not train on Customer Data.")
