@@ -140,8 +140,17 @@ RULES: tuple[tuple[str, str, Beneficiary], ...] = (
                    rf"|commits?\s+to|{_MODAL}(?!\s+be\s+\w+ed\b))\s+(?!not\b|never\b){_FIRM}",
      Beneficiary.OTHER),
 )
-_COMPILED = tuple((kind, re.compile(pattern, re.IGNORECASE), beneficiary)
-                  for kind, pattern, beneficiary in RULES)
+# A word without which a rule cannot match: most sentences lack it, and a substring test is
+# far cheaper than a pass of the rule (tests/unit/test_favour.py checks each word is in its rule).
+NEEDS = {"cap": "liability", "capped": "liability", "uncapped": "liability",
+         "cap-lifted": "liability", "no-limit": "liability", "indemnity-excludes": "indemn",
+         "indemnity-covers": "indemn", "sole-remedy": "remed", "no-right": "right",
+         "waiver": "waive", "responsibility": "responsible", "vesting": "vest",
+         "nothing-prevents": "nothing", "assignment": "assign", "no-grant": "grant",
+         "limited-grant": "grant", "grant": "grant"}
+_COMPILED = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE), beneficiary, NEEDS.get(kind, ""))
+    for kind, pattern, beneficiary in RULES)
 # ALL-CAPS drafting ("COMPANY SHALL NOT BE LIABLE", "YOU ARE SOLELY RESPONSIBLE") names the
 # parties in capitals too; online terms' "we" is the vendor, as canonical_parties reads it.
 _CAPITALS = ((re.compile(rf"\b(?:{'|'.join(a.upper() for a in VENDOR_ALIASES)}|VENDOR|WE|US)\b"),
@@ -174,7 +183,10 @@ def terms(text: str) -> list[Term]:
         return []
     claimed: list[tuple[int, int]] = []
     found: list[Term] = []
-    for kind, pattern, beneficiary in _COMPILED:
+    lowered = named.lower()
+    for kind, pattern, beneficiary, needed in _COMPILED:
+        if needed not in lowered:
+            continue
         for match in pattern.finditer(named):
             party = match.start("party")
             if any(start <= party < end for start, end in claimed):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from server.adapters.bank_yaml import load_bank
-from server.core.favour import favoured, lean, terms
+from server.core.favour import NEEDS, RULES, favoured, lean, terms
 from server.core.topics import Perspective, Stance
 
 CUSTOMER, VENDOR = Perspective.CUSTOMER, Perspective.VENDOR
@@ -117,3 +117,13 @@ def test_the_rules_read_the_bank_s_one_sided_exemplars_the_right_way_round() -> 
                 right, wrong = right + (side is expected), wrong + (side is not expected)
     assert right + wrong > 500
     assert right / (right + wrong) >= 0.93
+
+
+def test_each_rule_s_needed_word_is_written_in_that_rule() -> None:
+    patterns = {kind: pattern.lower() for kind, pattern, _ in RULES}
+    for kind, word in NEEDS.items():
+        assert word in patterns[kind], kind
+
+
+def test_a_rule_still_reads_its_word_in_capitals() -> None:
+    assert [t.kind for t in terms("VENDOR IRREVOCABLY WAIVES ANY CLAIM TO OUTPUTS.")] == ["waiver"]
