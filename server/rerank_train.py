@@ -36,6 +36,7 @@ from server.search_train import (
     Rated,
     add_training_data_arguments,
     optimise,
+    rated_by_query,
     rated_windows,
     training_split,
     write_record,
@@ -80,12 +81,8 @@ def build_pairs(rated: Sequence[Rated], queries: Mapping[str, str], recipe: Rera
                 ) -> list[Pair]:
     """Every rated-above-0 clause, plus hard and random 0-rated ones, for each query."""
     rng = random.Random(recipe.seed)
-    by_query: dict[str, list[Rated]] = {}
-    for item in rated:
-        by_query.setdefault(item.query_id, []).append(item)
     pairs = []
-    for query_id in sorted(by_query):
-        items = sorted(by_query[query_id], key=lambda r: r.clause_id)
+    for query_id, items in rated_by_query(rated).items():
         zeros = sorted((r for r in items if r.rating == 0),
                        key=lambda r: (-r.base_score, r.clause_id))
         hard, rest = zeros[:recipe.hard_negatives], zeros[recipe.hard_negatives:]

@@ -126,16 +126,21 @@ def hold_out(ratings: Ratings, count: int, seed: int) -> tuple[Ratings, Ratings]
     return fit, {q: r for q, r in ratings.items() if q in held_ids}
 
 
+def rated_by_query(rated: Sequence[Rated]) -> dict[str, list[Rated]]:
+    """Each query's rated clauses, queries and clauses in id order (seeded draws repeat)."""
+    by_query: dict[str, list[Rated]] = {}
+    for pair in rated:
+        by_query.setdefault(pair.query_id, []).append(pair)
+    return {query_id: sorted(by_query[query_id], key=lambda p: p.clause_id)
+            for query_id in sorted(by_query)}
+
+
 def build_examples(rated: Sequence[Rated], queries: Mapping[str, str], recipe: Recipe
                    ) -> list[Example]:
     """One example per positive, with a hard negative drawn from its query's top 0-rated."""
     rng = random.Random(recipe.seed)
-    by_query: dict[str, list[Rated]] = {}
-    for pair in rated:
-        by_query.setdefault(pair.query_id, []).append(pair)
     examples = []
-    for query_id in sorted(by_query):
-        pairs = sorted(by_query[query_id], key=lambda p: p.clause_id)
+    for query_id, pairs in rated_by_query(rated).items():
         positives = [p for p in pairs if p.rating >= recipe.min_positive]
         pool = sorted((p for p in pairs if p.rating == 0),
                       key=lambda p: (-p.base_score, p.clause_id))[:recipe.hard_pool]
@@ -153,12 +158,8 @@ def build_listings(rated: Sequence[Rated], queries: Mapping[str, str], recipe: R
     """Per query with a positive: its clauses rated above 0 (at most half the list, the best
     rated first, ties drawn), then 0-rated ones drawn from the base model's top `hard_pool`."""
     rng = random.Random(recipe.seed)
-    by_query: dict[str, list[Rated]] = {}
-    for pair in rated:
-        by_query.setdefault(pair.query_id, []).append(pair)
     listings = []
-    for query_id in sorted(by_query):
-        pairs = sorted(by_query[query_id], key=lambda p: p.clause_id)
+    for query_id, pairs in rated_by_query(rated).items():
         relevant = [p for p in pairs if p.rating > 0]
         rng.shuffle(relevant)
         relevant = sorted(relevant, key=lambda p: -p.rating)[:recipe.list_size // 2]
