@@ -165,6 +165,9 @@ _CONTRACTIONS = tuple((re.compile(pattern, re.IGNORECASE), spelt) for pattern, s
     (r"\b(w)on[’']t\b", r"\1ill not"), (r"\b(c)an[’']t\b", r"\1annot"),
     (r"\b(s)han[’']t\b", r"\1hall not"), (r"(\w)n[’']t\b", r"\1 not"),
     (r"\b(\w+)[’']ll\b", r"\1 will"), (r"\b(we|you|they)[’']re\b", r"\1 are")))
+# What every contraction above contains, and every capitalised party name (two capitals).
+_CONTRACTED = re.compile(r"n[’']t\b|[’'](?:ll|re)\b", re.IGNORECASE)
+_SHOUTED = re.compile(r"[A-Z]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +217,12 @@ def favoured(leaning: int) -> Perspective | None:
 def _named_parties(text: str) -> str:
     """The text with the parties called Vendor and Customer, capitals included, and
     contractions written out ("we'll", "don't": online terms are written that way)."""
-    for pattern, spelt in _CONTRACTIONS:
-        text = pattern.sub(spelt, text)
+    # Most contract text has neither; one search skips ten substitutions (a third of the time).
+    if _CONTRACTED.search(text):
+        for pattern, spelt in _CONTRACTIONS:
+            text = pattern.sub(spelt, text)
     text = canonical_parties(text)
-    for pattern, name in _CAPITALS:
-        text = pattern.sub(name, text)
+    if _SHOUTED.search(text):
+        for pattern, name in _CAPITALS:
+            text = pattern.sub(name, text)
     return text

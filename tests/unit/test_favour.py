@@ -72,6 +72,7 @@ BANK = Path(__file__).resolve().parents[2] / "clause_bank"
     ("You won't be charged for generations that fail.", CUSTOMER),
     ("WE WON'T SELL YOUR PROMPTS TO ANYONE.", CUSTOMER),
     ("You can’t resell what the assistant writes.", VENDOR),
+    ("You’re responsible for checking what the assistant writes before you rely on it.", VENDOR),
     ("Vendor does not accept any liability for Outputs.", VENDOR),
     # ownership stated as "the property of" or as a work made for hire
     ("Usage statistics are the property of Supplier.", VENDOR),
