@@ -30,6 +30,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from server.adapters.background import read_background
 from server.adapters.bank_yaml import load_bank
@@ -167,7 +168,7 @@ def matching_cost(embedder: SentenceTransformerEmbedder) -> None:
     vectors = embedder.embed(units)
     real = engine.index
     rng = np.random.default_rng(7)
-    print("bank rows   matching ms per paragraph (p50, p95)")
+    print("bank rows   matching ms per paragraph (p50, p95), one BLAS thread as in a worker")
     for rows in (100, 10_000, 100_000):
         picks = rng.integers(0, len(real.positions), size=rows)
         noise = rng.normal(0, 0.05, size=(rows, real.vectors.shape[1])).astype(np.float32)
@@ -187,10 +188,11 @@ def matching_cost(embedder: SentenceTransformerEmbedder) -> None:
         if not scaled.read(units, vectors):
             raise SystemExit("the matching benchmark's paragraph raised no topic")
         samples = []
-        for _ in range(50):
-            started = time.perf_counter()
-            scaled.read(units, vectors)
-            samples.append(time.perf_counter() - started)
+        with threadpool_limits(1, user_api="blas"):  # as deploy/gunicorn.conf.py sets workers
+            for _ in range(50):
+                started = time.perf_counter()
+                scaled.read(units, vectors)
+                samples.append(time.perf_counter() - started)
         p50, p95, _ = percentiles(samples)
         print(f"{rows:9,d}   {p50:6.2f}  {p95:6.2f}")
 

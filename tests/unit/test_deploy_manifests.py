@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import copy
+import os
 import re
 import runpy
 import shutil
@@ -151,6 +152,19 @@ def test_gunicorn_config_preloads_and_is_bounded() -> None:
     assert config["workers"] >= 1 and config["timeout"] > 0
     assert "%(U)s" in config["access_log_format"] and "%(r)s" not in config["access_log_format"]
     assert config["logger_class"] == "server.serving.GunicornLogger"
+
+
+def test_each_gunicorn_worker_runs_torch_and_blas_on_the_threads_it_is_given() -> None:
+    # In a child process: the limits are process-wide. 3 differs from any default here.
+    probe = (
+        "import runpy, torch\n"
+        "from threadpoolctl import threadpool_info\n"
+        f"runpy.run_path({str(DEPLOY / 'gunicorn.conf.py')!r})['post_fork'](None, None)\n"
+        "blas = {p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}\n"
+        "print(torch.get_num_threads(), sorted(blas))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**os.environ, "CLAUSEWISE_TORCH_THREADS": "3"}, check=True)
+    assert done.stdout.split("\n")[-2] == "3 [3]"
 
 
 def test_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
