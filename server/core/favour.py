@@ -103,7 +103,7 @@ RULES: tuple[tuple[str, str, Beneficiary], ...] = (
      Beneficiary.OTHER),
     ("indemnity", rf"{_SUBJECT}(?:shall|will)\s+(?:indemnify|defend|hold)", Beneficiary.OTHER),
     ("ownership", rf"{_SUBJECT}(?:{_MODAL}\s+)?(?:own|owns|holds?\s+all|acquires?\s+(?:all|full)"
-                  r"|retains?\s+(?:all\s+|sole\s+)?(?:right|title|ownership|owner)"
+                  r"|retains?\s+(?:all\s+|sole\s+)?(?:right|title|ownership|owner|control)"
                   r"|reserves?\s+all)", Beneficiary.NAMED),
     ("vesting", rf"\b(?:vests?|vested)\s+(?:solely\s+|exclusively\s+)?in\s+{_PARTY}",
      Beneficiary.NAMED),
@@ -120,6 +120,10 @@ RULES: tuple[tuple[str, str, Beneficiary], ...] = (
                        r"\b(?:shall|will|must|may)\s+not\s+be\s+\w+ed", Beneficiary.NAMED),
     ("nothing-prevents", rf"\bnothing\b{_IN}{{0,80}}\b(?:prevents?|restricts?|limits?"
                          rf"|prohibits?)\s+{_PARTY}\b", Beneficiary.NAMED),
+    # "Its recommendations do not bind Vendor", "no usage policy ... shall bind Customer"
+    ("not-binding", rf"\b(?:not|never)\s+bind\s+{_PARTY}\b", Beneficiary.NAMED),
+    ("none-binding", rf"\b(?:no|nothing)\b{_IN}{{0,160}}?\b(?:shall|will|may)\s+bind\s+{_PARTY}\b",
+     Beneficiary.NAMED),
     ("property", rf"\b(?:be|is|are|remain|treated\s+as|deemed(?:\s+to\s+be)?|constitutes?)"
                  rf"\s+{_PARTY}(?:'s)?\s+(?:sole\s+and\s+exclusive\s+|exclusive\s+)?"
                  r"(?:property|Confidential)", Beneficiary.NAMED),
@@ -146,8 +150,8 @@ NEEDS = {"cap": "liability", "capped": "liability", "uncapped": "liability",
          "cap-lifted": "liability", "no-limit": "liability", "indemnity-excludes": "indemn",
          "indemnity-covers": "indemn", "sole-remedy": "remed", "no-right": "right",
          "waiver": "waive", "responsibility": "responsible", "vesting": "vest",
-         "nothing-prevents": "nothing", "assignment": "assign", "no-grant": "grant",
-         "limited-grant": "grant", "grant": "grant"}
+         "nothing-prevents": "nothing", "not-binding": "bind", "none-binding": "bind",
+         "assignment": "assign", "no-grant": "grant", "limited-grant": "grant", "grant": "grant"}
 _COMPILED = tuple(
     (kind, re.compile(pattern, re.IGNORECASE), beneficiary, NEEDS.get(kind, ""))
     for kind, pattern, beneficiary in RULES)

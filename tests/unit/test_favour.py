@@ -78,6 +78,10 @@ BANK = Path(__file__).resolve().parents[2] / "clause_bank"
     ("Usage statistics are the property of Supplier.", VENDOR),
     ("Each report the tool drafts is a work made for hire for Client.", CUSTOMER),
     ("Contractor shall be free to use generative tools in the work.", VENDOR),
+    # what binds a party, and who keeps control
+    ("The steering group's advice does not bind Supplier.", VENDOR),
+    ("No usage policy of Provider shall bind Customer unless Customer signs it.", CUSTOMER),
+    ("Provider retains sole control over which model answers each request.", VENDOR),
 ])
 def test_the_drafting_favours_the_side_its_terms_protect(text: str, side: Perspective) -> None:
     assert favoured(lean(text)) is side
