@@ -83,6 +83,6 @@ def post_fork(server: object, worker: object) -> None:
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(torch_threads)
-    # Left alone, BLAS starts a thread per core in every worker for the bank similarities: with
-    # the other core busy, matching 10,000 rows took p95 8 ms on two threads, 2.5 ms on one.
+    # Left alone, BLAS starts a thread per core in every worker for the bank similarities, and
+    # with the other core busy the two wait on each other (BENCHMARKS.md: p95 at 10,000 rows).
     threadpool_limits(torch_threads, user_api="blas")
