@@ -121,9 +121,8 @@ RULES: tuple[tuple[str, str, Beneficiary], ...] = (
     ("nothing-prevents", rf"\bnothing\b{_IN}{{0,80}}\b(?:prevents?|restricts?|limits?"
                          rf"|prohibits?)\s+{_PARTY}\b", Beneficiary.NAMED),
     # "Its recommendations do not bind Vendor", "no usage policy ... shall bind Customer"
-    ("not-binding", rf"\b(?:not|never)\s+bind\s+{_PARTY}\b", Beneficiary.NAMED),
-    ("none-binding", rf"\b(?:no|nothing)\b{_IN}{{0,160}}?\b(?:shall|will|may)\s+bind\s+{_PARTY}\b",
-     Beneficiary.NAMED),
+    ("not-binding", rf"\b(?:not|never|(?:no|nothing)\b{_IN}{{0,160}}?\b(?:shall|will|may))"
+                    rf"\s+bind\s+{_PARTY}\b", Beneficiary.NAMED),
     ("property", rf"\b(?:be|is|are|remain|treated\s+as|deemed(?:\s+to\s+be)?|constitutes?)"
                  rf"\s+{_PARTY}(?:'s)?\s+(?:sole\s+and\s+exclusive\s+|exclusive\s+)?"
                  r"(?:property|Confidential)", Beneficiary.NAMED),
@@ -150,7 +149,7 @@ NEEDS = {"cap": "liability", "capped": "liability", "uncapped": "liability",
          "cap-lifted": "liability", "no-limit": "liability", "indemnity-excludes": "indemn",
          "indemnity-covers": "indemn", "sole-remedy": "remed", "no-right": "right",
          "waiver": "waive", "responsibility": "responsible", "vesting": "vest",
-         "nothing-prevents": "nothing", "not-binding": "bind", "none-binding": "bind",
+         "nothing-prevents": "nothing", "not-binding": "bind",
          "assignment": "assign", "no-grant": "grant", "limited-grant": "grant", "grant": "grant"}
 _COMPILED = tuple(
     (kind, re.compile(pattern, re.IGNORECASE), beneficiary, NEEDS.get(kind, ""))
